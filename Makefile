@@ -1,0 +1,55 @@
+# Workers Lab — dos órdenes bastan en una máquina nueva: `make lab` y `make test`.
+# Ambas crean el entorno (.venv) si falta; solo se reinstala cuando cambia pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.instalado
+
+# JupyterLab se niega a arrancar como root sin --allow-root, y sin pantalla no hay navegador que abrir.
+JUPYTER_FLAGS ?=
+ifeq ($(shell id -u),0)
+JUPYTER_FLAGS += --allow-root
+endif
+ifeq ($(shell uname -s),Linux)
+ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
+JUPYTER_FLAGS += --no-browser
+endif
+endif
+
+# Tracebacks sin colores ANSI en los tests de cuadernos (configuración de IPython del proyecto).
+export IPYTHONDIR := $(CURDIR)/tests/ipython
+
+.PHONY: help env lab test test-unit test-notebooks test-browser demo bench student grade nav clean
+
+help:
+	@echo "make lab     crea el entorno si falta y abre JupyterLab en notebooks/"
+	@echo "make test    crea el entorno si falta y ejecuta todos los tests (cuadernos incluidos)"
+	@echo "make demo    ejecuta las tres demos de la guía en la terminal"
+	@echo "make bench   benchmark de rendimiento (lab frente a la biblioteca estándar)"
+	@echo "make student genera los cuadernos de ejercicios del alumnado"
+	@echo "make grade   corrige los ejercicios (NB=ruta/al/cuaderno.ipynb para uno concreto)"
+	@echo "make clean   borra el entorno, las salidas y las cachés"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+env: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(JUPYTER_FLAGS)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m lab demo all
+
+bench: $(STAMP)
+	$(PY) -m lab bench
+
+clean:
+	rm -rf $(VENV) output build *.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

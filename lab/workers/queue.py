@@ -1,0 +1,310 @@
+"""``TaskQueue``: la cola de tareas en memoria, segura entre hilos.
+
+Sigue el modelo de ``queue.py`` de CPython: un único cerrojo y condiciones con nombre
+sobre él, bucles ``while`` alrededor de cada ``wait()`` y plazos monótonos. Además de
+``pending → processing → completed | failed`` añade concesiones (*leases*): con
+``lease_timeout`` una tarea cuyo worker deja de latir vuelve a ``pending`` para otro
+intento, y tras ``max_attempts`` entregas queda ``failed`` como abandonada.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Any, Callable
+
+from lab.errors import InvalidTransitionError, LeaseLostError, QueueShutDown, UnknownTaskError
+from lab.workers.queue_api import QueueAPI, audit_tasks, build_stats, check_payload
+from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
+
+PENDING, PROCESSING = TaskState.PENDING, TaskState.PROCESSING
+COMPLETED, FAILED = TaskState.COMPLETED, TaskState.FAILED
+
+# Mientras haya concesiones en juego, quien espera se despierta como mucho cada tanto
+# para recuperar tareas caducadas (con un reloj inyectado el tiempo real no avanza solo).
+_LEASE_POLL = 0.05
+
+
+class _Record:
+    """Estado mutable de una tarea dentro de la cola; fuera solo salen instantáneas ``Task``."""
+
+    __slots__ = ("id", "payload", "state", "attempts", "worker_id", "created_at", "started_at",
+                 "finished_at", "lease_expires_at", "result", "error")
+
+    def __init__(self, task_id: str, payload: dict[str, Any], now: float):
+        self.id, self.payload, self.state, self.attempts = task_id, payload, PENDING, 0
+        self.worker_id = self.started_at = self.finished_at = self.lease_expires_at = None
+        self.result = self.error = None
+        self.created_at = now
+
+    def snapshot(self) -> Task:
+        return Task(self.id, self.payload, self.state, self.attempts, self.worker_id, self.created_at,
+                    self.started_at, self.finished_at, self.lease_expires_at, self.result, self.error)
+
+
+class TaskQueue(QueueAPI):
+    """Cola de tareas en memoria para varios workers (hilos) a la vez.
+
+    ``lease_timeout`` (segundos, ``None`` = sin concesiones, como en la guía) es el tiempo
+    que un worker puede pasar sin ``heartbeat()`` antes de perder su tarea.
+    ``max_attempts`` limita cuántas veces se entrega una misma tarea. ``clock`` da el
+    tiempo de los sellos y de las concesiones (inyectable en los tests).
+    """
+
+    def __init__(self, lease_timeout: float | None = None, max_attempts: int = 3,
+                 clock: Callable[[], float] = time.monotonic):
+        self._validate_options(lease_timeout, max_attempts)
+        self.lease_timeout, self.max_attempts, self.clock = lease_timeout, max_attempts, clock
+        self._lock = threading.Lock()
+        # not_empty: se avisa cuando entra una tarea en ``pending`` (nueva o recuperada) o al
+        # cerrar la cola; quien espera en get_task() vuelve a mirar la cola.
+        self.not_empty = threading.Condition(self._lock)
+        # all_done: se avisa cuando ya no queda nada pendiente ni en proceso, o al cerrar;
+        # quien espera en join() comprueba si ha terminado.
+        self.all_done = threading.Condition(self._lock)
+        self._tasks: dict[str, _Record] = {}
+        self._pending: collections.deque[str] = collections.deque()
+        self._processing: set[str] = set()
+        self._counts = {state: 0 for state in TaskState}
+        self._events: list[tuple] = []
+        self._sums = {"wait": 0.0, "started": 0, "processing": 0.0, "finished": 0, "requeued": 0}
+        self._next_number = 0
+        self._shutdown = False
+
+    # --- producir ---------------------------------------------------------------------
+
+    def add_task(self, payload: dict[str, Any]) -> str:
+        """Añade una tarea pendiente y devuelve su id (``task-0001``, ``task-0002``...).
+
+        Lanza ``InvalidTaskError`` si el payload no es un dict JSON y ``QueueShutDown``
+        si la cola ya está cerrada.
+        """
+        payload = check_payload(payload)
+        with self._lock:
+            if self._shutdown:
+                raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
+            self._next_number += 1
+            task_id = format_task_id(self._next_number)
+            now = self.clock()
+            self._tasks[task_id] = _Record(task_id, payload, now)
+            self._counts[PENDING] += 1
+            self._pending.append(task_id)
+            self._events.append((now, task_id, PENDING, None, 0, None))
+            self.not_empty.notify()
+            return task_id
+
+    # --- consumir ---------------------------------------------------------------------
+
+    def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None:
+        """Entrega la siguiente tarea pendiente a ``worker_id`` y la pasa a ``processing``.
+
+        Sin ``timeout`` no espera: devuelve ``None`` si no hay nada pendiente. Con
+        ``timeout`` espera hasta ese número de segundos a que llegue una. Tras
+        ``shutdown()`` entrega lo que quede pendiente y después ``None`` sin esperar.
+        """
+        deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+        with self.not_empty:
+            self._requeue_expired_locked()
+            while not self._pending:
+                if self._shutdown or deadline is None:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                if self._processing and self.lease_timeout is not None:
+                    remaining = min(remaining, _LEASE_POLL)
+                self.not_empty.wait(remaining)
+                self._requeue_expired_locked()
+            record = self._tasks[self._pending.popleft()]
+            now = self.clock()
+            record.state, record.worker_id, record.started_at = PROCESSING, worker_id, now
+            record.attempts += 1
+            if self.lease_timeout is not None:
+                record.lease_expires_at = now + self.lease_timeout
+            self._counts[PENDING] -= 1
+            self._counts[PROCESSING] += 1
+            self._processing.add(record.id)
+            self._sums["wait"] += now - record.created_at
+            self._sums["started"] += 1
+            self._events.append((now, record.id, PROCESSING, worker_id, record.attempts, None))
+            return record.snapshot()
+
+    def heartbeat(self, task_id: str, worker_id: str) -> float | None:
+        """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
+
+        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker.
+        """
+        with self._lock:
+            record = self._owned(task_id, worker_id, "renovar la concesión de")
+            if self.lease_timeout is not None:
+                record.lease_expires_at = self.clock() + self.lease_timeout
+            return record.lease_expires_at
+
+    def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
+                       worker_id: str | None = None) -> None:
+        """Marca como completada una tarea en proceso, guardando ``result``.
+
+        Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si la
+        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene.
+        """
+        self._finish(task_id, COMPLETED, worker_id, result=result)
+
+    def mark_failed(self, task_id: str, error: str = "error desconocido",
+                    worker_id: str | None = None) -> None:
+        """Marca como fallida una tarea en proceso, guardando el texto de ``error``.
+
+        Mismos errores que ``mark_completed``.
+        """
+        self._finish(task_id, FAILED, worker_id, error=str(error))
+
+    def _finish(self, task_id: str, state: TaskState, worker_id: str | None, *,
+                result: dict[str, Any] | None = None, error: str | None = None) -> None:
+        verb = "completar" if state is COMPLETED else "marcar como fallida"
+        with self._lock:
+            record = self._owned(task_id, worker_id, verb)
+            now = self.clock()
+            record.state, record.finished_at, record.lease_expires_at = state, now, None
+            record.result, record.error = result, error
+            self._counts[PROCESSING] -= 1
+            self._counts[state] += 1
+            self._processing.discard(task_id)
+            self._sums["processing"] += now - record.started_at
+            self._sums["finished"] += 1
+            self._events.append((now, task_id, state, record.worker_id, record.attempts, error))
+            if not self._pending and not self._processing:
+                self.all_done.notify_all()
+
+    def _owned(self, task_id: str, worker_id: str | None, verb: str) -> _Record:
+        """El registro de una tarea en proceso (por ``worker_id`` si se indica); si no, un error claro."""
+        record = self._tasks.get(task_id)
+        if record is None:
+            raise UnknownTaskError(f"No se puede {verb} la tarea {task_id}: no existe en la cola.")
+        if record.state is not PROCESSING:
+            raise InvalidTransitionError(
+                f"No se puede {verb} la tarea {task_id}: está en estado '{record.state.value}' "
+                f"y solo se puede desde 'processing'.")
+        if worker_id is not None and record.worker_id != worker_id:
+            raise LeaseLostError(
+                f"No se puede {verb} la tarea {task_id}: {worker_id} perdió su concesión y ahora "
+                f"la tiene {record.worker_id}.")
+        return record
+
+    # --- concesiones ------------------------------------------------------------------
+
+    def requeue_expired(self) -> list[str]:
+        """Recupera las tareas cuya concesión caducó; devuelve sus ids.
+
+        Cada una vuelve a ``pending`` o, si ya agotó ``max_attempts`` entregas, pasa a
+        ``failed`` como abandonada.
+        """
+        with self._lock:
+            return self._requeue_expired_locked()
+
+    def _requeue_expired_locked(self) -> list[str]:
+        if self.lease_timeout is None or not self._processing:
+            return []
+        now = self.clock()
+        expired = sorted(t for t in self._processing if self._tasks[t].lease_expires_at <= now)
+        for task_id in expired:
+            record = self._tasks[task_id]
+            self._processing.discard(task_id)
+            self._counts[PROCESSING] -= 1
+            lost_by, record.lease_expires_at = record.worker_id, None
+            if record.attempts >= self.max_attempts:
+                record.state, record.finished_at = FAILED, now
+                record.error = (f"Tarea {task_id} abandonada: el worker {lost_by} dejó de renovar su "
+                                f"concesión y ya se intentó {record.attempts} veces (máximo {self.max_attempts}).")
+                self._counts[FAILED] += 1
+                self._sums["processing"] += now - record.started_at
+                self._sums["finished"] += 1
+                self._events.append((now, task_id, FAILED, lost_by, record.attempts, record.error))
+            else:
+                record.state, record.worker_id = PENDING, None
+                self._counts[PENDING] += 1
+                self._pending.appendleft(task_id)
+                self._sums["requeued"] += 1
+                reason = f"concesión caducada: {lost_by} dejó de latir"
+                self._events.append((now, task_id, PENDING, lost_by, record.attempts, reason))
+                self.not_empty.notify()
+        if expired and not self._pending and not self._processing:
+            self.all_done.notify_all()
+        return expired
+
+    # --- esperar y cerrar ----------------------------------------------------------------
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Espera a que no quede nada pendiente ni en proceso; ``False`` si vence ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.all_done:
+            self._requeue_expired_locked()
+            while self._pending or self._processing:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self._processing and self.lease_timeout is not None:
+                    remaining = _LEASE_POLL if remaining is None else min(remaining, _LEASE_POLL)
+                self.all_done.wait(remaining)
+                self._requeue_expired_locked()
+            return True
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Cierra la cola: no acepta tareas nuevas y despierta a quien espera.
+
+        Las pendientes se siguen entregando; con ``immediate=True`` se marcan como
+        fallidas ("cola cerrada") y los workers no reciben nada más.
+        """
+        with self._lock:
+            self._shutdown = True
+            if immediate:
+                now = self.clock()
+                while self._pending:
+                    record = self._tasks[self._pending.popleft()]
+                    record.state, record.finished_at = FAILED, now
+                    record.error = f"Tarea {record.id} cancelada: la cola se cerró antes de procesarla."
+                    self._counts[PENDING] -= 1
+                    self._counts[FAILED] += 1
+                    self._events.append((now, record.id, FAILED, None, record.attempts, record.error))
+            self.not_empty.notify_all()
+            self.all_done.notify_all()
+
+    @property
+    def is_shutdown(self) -> bool:
+        """``True`` tras ``shutdown()``."""
+        return self._shutdown
+
+    # --- observar -----------------------------------------------------------------------
+
+    def get_stats(self) -> dict[str, Any]:
+        """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
+        with self._lock:
+            return build_stats(self._counts, self._sums)
+
+    def task_info(self, task_id: str) -> Task:
+        """Instantánea de una tarea; ``UnknownTaskError`` si no existe."""
+        with self._lock:
+            record = self._tasks.get(task_id)
+            if record is None:
+                raise UnknownTaskError(f"La tarea {task_id} no existe en la cola.")
+            return record.snapshot()
+
+    def tasks(self) -> list[Task]:
+        """Instantáneas de todas las tareas, en orden de llegada."""
+        with self._lock:
+            return [record.snapshot() for record in self._tasks.values()]
+
+    def timeline(self) -> list[TaskEvent]:
+        """Todas las transiciones, en orden: tiempo, tarea, estado, worker, intento y motivo."""
+        with self._lock:
+            events = list(self._events)
+        return [TaskEvent(*event) for event in events]
+
+    def audit(self) -> list[str]:
+        """Comprueba la coherencia de la cola; devuelve los problemas encontrados (vacío si está bien)."""
+        with self._lock:
+            tasks = [record.snapshot() for record in self._tasks.values()]
+            pending, processing = list(self._pending), set(self._processing)
+            counts = dict(self._counts)
+            events = list(self._events)
+        return audit_tasks(tasks, [TaskEvent(*e) for e in events], counts=counts,
+                           pending_ids=pending, processing_ids=processing)

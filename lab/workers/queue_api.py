@@ -1,0 +1,173 @@
+"""La interfaz común de las colas de tareas y las piezas que comparten sus implementaciones.
+
+``TaskQueue`` (en memoria) y ``RedisTaskQueue`` heredan de ``QueueAPI``: los workers solo
+conocen estos métodos, y una misma batería de tests de conformidad se ejecuta contra las
+dos. Aquí viven también la validación del payload, el cálculo de estadísticas y la
+auditoría, para que ambas colas respondan exactamente igual.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections import Counter
+from typing import Any, Iterable, Mapping
+
+from lab.errors import InvalidTaskError
+from lab.workers.task import STATES, TRANSITIONS, Task, TaskEvent, TaskState
+
+
+class QueueAPI(abc.ABC):
+    """Lo que todo worker puede pedir a una cola de tareas."""
+
+    lease_timeout: float | None
+    max_attempts: int
+
+    @staticmethod
+    def _validate_options(lease_timeout: float | None, max_attempts: int) -> None:
+        if lease_timeout is not None and not (isinstance(lease_timeout, (int, float))
+                                              and not isinstance(lease_timeout, bool)
+                                              and 0 < lease_timeout < float("inf")):
+            raise ValueError(f"lease_timeout debe ser None o un número de segundos > 0 y recibió {lease_timeout!r}.")
+        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
+            raise ValueError(f"max_attempts debe ser un entero >= 1 y recibió {max_attempts!r}.")
+
+    @abc.abstractmethod
+    def add_task(self, payload: dict[str, Any]) -> str: ...
+
+    @abc.abstractmethod
+    def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None: ...
+
+    @abc.abstractmethod
+    def heartbeat(self, task_id: str, worker_id: str) -> float | None: ...
+
+    @abc.abstractmethod
+    def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
+                       worker_id: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def mark_failed(self, task_id: str, error: str = "error desconocido",
+                    worker_id: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def requeue_expired(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def join(self, timeout: float | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    def shutdown(self, immediate: bool = False) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def is_shutdown(self) -> bool: ...
+
+    @abc.abstractmethod
+    def get_stats(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def task_info(self, task_id: str) -> Task: ...
+
+    @abc.abstractmethod
+    def tasks(self) -> list[Task]: ...
+
+    @abc.abstractmethod
+    def timeline(self) -> list[TaskEvent]: ...
+
+    @abc.abstractmethod
+    def audit(self) -> list[str]: ...
+
+    def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
+        """Añade varias tareas; devuelve sus ids en el mismo orden."""
+        return [self.add_task(payload) for payload in payloads]
+
+    def __repr__(self) -> str:
+        stats = self.get_stats()
+        counts = ", ".join(f"{state}={stats[state]}" for state in STATES)
+        return f"<{type(self).__name__} total={stats['total']} {counts}>"
+
+
+def check_payload(payload: Any) -> dict[str, Any]:
+    """Devuelve ``payload`` si es un dict serializable a JSON; si no, ``InvalidTaskError``.
+
+    Las colas no miran las claves (eso es cosa del worker), pero sí exigen JSON para que la
+    misma tarea pueda viajar por Redis sin pickle.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidTaskError(
+            f"El payload de una tarea debe ser un dict (p. ej. {{'image_path': ..., 'output_path': ...}}) "
+            f"y se recibió {type(payload).__name__}.")
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise InvalidTaskError(f"El payload de la tarea no se puede convertir a JSON: {exc}.") from None
+    return payload
+
+
+def build_stats(counts: Mapping[TaskState, int], sums: Mapping[str, float]) -> dict[str, Any]:
+    """Las estadísticas de una cola a partir de sus contadores por estado y sus sumas de tiempos.
+
+    ``sums`` tiene ``wait`` (segundos en cola de las tareas entregadas), ``started``,
+    ``processing`` (segundos en proceso de las terminadas), ``finished`` y ``requeued``.
+    """
+    by_state = {state.value: int(counts.get(state, 0)) for state in TaskState}
+    started, finished = sums.get("started", 0), sums.get("finished", 0)
+    return {
+        "total": sum(by_state.values()),
+        **by_state,
+        "retried": int(sums.get("requeued", 0)),
+        "avg_wait_time": sums.get("wait", 0.0) / started if started else 0.0,
+        "avg_processing_time": sums.get("processing", 0.0) / finished if finished else 0.0,
+    }
+
+
+def audit_tasks(tasks: list[Task], events: list[TaskEvent], *, counts: Mapping[TaskState, int] | None = None,
+                pending_ids: list[str] | None = None, processing_ids: set[str] | None = None) -> list[str]:
+    """Revisa una cola y devuelve los problemas encontrados, en español (lista vacía si está sana).
+
+    Comprueba que cada id está en exactamente un estado, que los contadores cuadran, que
+    las transiciones del historial son legales y que nada se completó dos veces.
+    """
+    problems: list[str] = []
+    by_state = Counter(task.state for task in tasks)
+    if counts is not None:
+        for state in TaskState:
+            if counts.get(state, 0) != by_state.get(state, 0):
+                problems.append(f"El contador de '{state.value}' dice {counts.get(state, 0)} "
+                                f"pero hay {by_state.get(state, 0)} tareas en ese estado.")
+    ids = [task.id for task in tasks]
+    for task_id, n in Counter(ids).items():
+        if n > 1:
+            problems.append(f"La tarea {task_id} aparece {n} veces.")
+    for label, members, state in (("pendientes", pending_ids, TaskState.PENDING),
+                                  ("en proceso", processing_ids, TaskState.PROCESSING)):
+        if members is None:
+            continue
+        for task_id, n in Counter(members).items():
+            if n > 1:
+                problems.append(f"La tarea {task_id} está {n} veces en la lista de {label}.")
+        expected = {task.id for task in tasks if task.state is state}
+        if set(members) != expected:
+            extra, missing = sorted(set(members) - expected), sorted(expected - set(members))
+            problems.append(f"La lista de {label} no cuadra con los estados: sobran {extra}, faltan {missing}.")
+    last: dict[str, TaskState] = {}
+    finished: Counter[str] = Counter()
+    for event in events:
+        previous = last.get(event.task_id)
+        if previous is None:
+            if event.state is not TaskState.PENDING:
+                problems.append(f"La tarea {event.task_id} empezó en '{event.state.value}' en vez de 'pending'.")
+        elif event.state not in TRANSITIONS[previous]:
+            problems.append(f"La tarea {event.task_id} pasó de '{previous.value}' a '{event.state.value}', "
+                            f"un cambio no permitido.")
+        if event.state in (TaskState.COMPLETED, TaskState.FAILED):
+            finished[event.task_id] += 1
+        last[event.task_id] = event.state
+    for task_id, n in finished.items():
+        if n > 1:
+            problems.append(f"La tarea {task_id} terminó {n} veces.")
+    for task in tasks:
+        if task.id in last and last[task.id] is not task.state:
+            problems.append(f"La tarea {task.id} está en '{task.state.value}' pero su historial acaba en "
+                            f"'{last[task.id].value}'.")
+    return problems
