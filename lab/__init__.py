@@ -9,3 +9,13 @@ Módulos principales:
 """
 
 __version__ = "0.1.0"
+
+from pathlib import Path as _Path
+
+#: Raíz del proyecto (donde están ``images/``, ``notebooks/`` y ``output/``). Las rutas de la
+#: guía (``'images/photo1.jpg'``, ``'output/photo1.jpg'``) son relativas a esta carpeta: los
+#: cuadernos hacen ``os.chdir(lab.PROJECT_DIR)`` en su primera celda.
+PROJECT_DIR = _Path(__file__).resolve().parent.parent
+
+#: Carpeta de salidas (imágenes procesadas, cargas de trabajo generadas); git la ignora.
+OUTPUT_DIR = PROJECT_DIR / "output"

@@ -9,7 +9,6 @@ auditoría, para que ambas colas respondan exactamente igual.
 from __future__ import annotations
 
 import abc
-import json
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -97,11 +96,32 @@ def check_payload(payload: Any) -> dict[str, Any]:
         raise InvalidTaskError(
             f"El payload de una tarea debe ser un dict (p. ej. {{'image_path': ..., 'output_path': ...}}) "
             f"y se recibió {type(payload).__name__}.")
-    try:
-        json.dumps(payload)
-    except (TypeError, ValueError) as exc:
-        raise InvalidTaskError(f"El payload de la tarea no se puede convertir a JSON: {exc}.") from None
+    problem = _json_problem(payload, "payload")
+    if problem:
+        raise InvalidTaskError(f"El payload de la tarea no se puede convertir a JSON: {problem}.")
     return payload
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_problem(value: Any, where: str) -> str | None:
+    """Dónde deja ``value`` de ser JSON (``None`` si todo es JSON); más rápido que ``json.dumps``."""
+    if isinstance(value, _JSON_SCALARS):
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"la clave {key!r} de {where} no es un texto"
+            if not isinstance(item, _JSON_SCALARS) and (problem := _json_problem(item, f"{where}[{key!r}]")):
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if not isinstance(item, _JSON_SCALARS) and (problem := _json_problem(item, f"{where}[{i}]")):
+                return problem
+        return None
+    return f"{where} es de tipo {type(value).__name__}, que JSON no admite"
 
 
 def build_stats(counts: Mapping[TaskState, int], sums: Mapping[str, float]) -> dict[str, Any]:
