@@ -1,0 +1,139 @@
+"""``FilterPipeline``: una secuencia ordenada e inmutable de filtros que también es un filtro.
+
+Se puede anidar (un pipeline dentro de otro), convertir a JSON con ``to_spec()`` y
+reconstruir con ``FilterPipeline.from_spec(...)``. ``apply_timed`` mide cada filtro con un
+reloj inyectable; los pipelines anidados se *aplanan*, así que hay una entrada por filtro
+simple, con su nombre corto (``"blur"``, ``"brightness"``...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from lab.errors import FilterSpecError
+from lab.filters.base import Filter
+
+
+@dataclass(frozen=True, init=False)
+class FilterPipeline(Filter):
+    """Aplica sus filtros en orden; se guarda como tupla, así que es inmutable y comparable.
+
+    ``FilterPipeline([BlurFilter(radius=3), BrightnessFilter(factor=1.3)])``. Un pipeline
+    vacío devuelve la imagen sin cambios. Lanza ``TypeError`` (en español) si ``filters`` no
+    es una secuencia de objetos ``Filter``.
+    """
+
+    name = "pipeline"
+    filters: tuple[Filter, ...]
+
+    def __init__(self, filters: Iterable[Filter] = ()) -> None:
+        if isinstance(filters, Filter):
+            filters = (filters,)
+        elif isinstance(filters, (str, bytes, dict)) or not isinstance(filters, Iterable):
+            raise TypeError(
+                "FilterPipeline espera una lista de filtros (p. ej. [BlurFilter(radius=3)]) "
+                f"y recibió {type(filters).__name__}: {filters!r:.80}")
+        items = tuple(filters)
+        for position, item in enumerate(items):
+            if not isinstance(item, Filter):
+                hint = " (usa FilterPipeline.from_spec para specs JSON)" if isinstance(item, dict) else ""
+                raise TypeError(
+                    f"FilterPipeline: el elemento {position} debe ser un Filter y es "
+                    f"{type(item).__name__}: {item!r:.80}{hint}")
+        object.__setattr__(self, "filters", items)
+
+    def __len__(self) -> int:
+        return len(self.filters)
+
+    def __iter__(self) -> Iterator[Filter]:
+        return iter(self.filters)
+
+    def __getitem__(self, index: int) -> Filter:
+        return self.filters[index]
+
+    def leaves(self) -> Iterator[Filter]:
+        """Los filtros simples en orden de aplicación, entrando en los pipelines anidados."""
+        for item in self.filters:
+            if isinstance(item, FilterPipeline):
+                yield from item.leaves()
+            else:
+                yield item
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        """Aplica todos los filtros en orden y devuelve la imagen final."""
+        for item in self.filters:
+            image = item.apply(image)
+        return image
+
+    def apply_timed(self, image: Image.Image, clock: Callable[[], float] = time.perf_counter,
+                    ) -> tuple[Image.Image, list[tuple[str, float]]]:
+        """Como ``apply`` pero devuelve también ``[(nombre, segundos), ...]``, uno por filtro.
+
+        Los pipelines anidados se aplanan: cada filtro simple tiene su propia entrada, con
+        su ``name`` (puede repetirse si el mismo filtro aparece dos veces; un filtro propio
+        sin ``name`` aparece con el nombre de su clase).
+        """
+        timings: list[tuple[str, float]] = []
+        start = clock()
+        for item in self.leaves():
+            image = item.apply(image)
+            end = clock()
+            timings.append((item.name or type(item).__name__, end - start))
+            start = end
+        return image, timings
+
+    def params(self) -> dict[str, Any]:
+        return {"filters": [item.to_spec() for item in self.filters]}
+
+    def describe(self) -> str:
+        """``"blur(radius=3) → brightness(factor=1.3)"``; los anidados van entre corchetes."""
+        if not self.filters:
+            return "(pipeline vacío)"
+        return " → ".join(
+            f"[{item.describe()}]" if isinstance(item, FilterPipeline) else item.describe()
+            for item in self.filters)
+
+    def __repr__(self) -> str:
+        return f"FilterPipeline([{', '.join(repr(item) for item in self.filters)}])"
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> FilterPipeline:
+        """Reconstruye un pipeline desde ``{"name": "pipeline", "filters": [...]}`` o una lista.
+
+        La spec de un solo filtro (``{"name": "blur", ...}``) da un pipeline de un elemento.
+        Lanza ``FilterSpecError`` si la spec (o la de algún filtro) no es válida.
+        """
+        if isinstance(spec, list):
+            return cls._from_params({"filters": spec})
+        result = Filter.from_spec(spec)
+        return result if isinstance(result, FilterPipeline) else cls([result])
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> FilterPipeline:
+        extra = [key for key in params if key != "filters"]
+        if extra:
+            raise FilterSpecError(
+                f"FilterPipeline: parámetro desconocido {extra[0]!r}; admite: filters")
+        if "filters" not in params:
+            raise FilterSpecError("FilterPipeline: falta el parámetro obligatorio 'filters' (una lista)")
+        specs = params["filters"]
+        if not isinstance(specs, list):
+            raise FilterSpecError(
+                f"FilterPipeline: 'filters' debe ser una lista de specs y recibió {type(specs).__name__}")
+        items = []
+        for position, item in enumerate(specs):
+            try:
+                items.append(filter_from_spec_item(item))
+            except FilterSpecError as exc:
+                raise FilterSpecError(f"FilterPipeline, filtro {position}: {exc}") from exc
+        return cls(items)
+
+
+def filter_from_spec_item(spec: Any) -> Filter:
+    """Un elemento de ``filters``: una spec dict o, por comodidad, una lista (pipeline anidado)."""
+    return FilterPipeline.from_spec(spec) if isinstance(spec, list) else Filter.from_spec(spec)

@@ -1,0 +1,36 @@
+"""Fixtures compartidas: imágenes pequeñas generadas al vuelo (nunca dependen de ``images/``)."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+
+def gradient_image(mode: str = "RGB", size: tuple[int, int] = (48, 32)) -> Image.Image:
+    """Una imagen no uniforme (degradados distintos por canal) en el modo pedido."""
+    width, height = size
+    red = Image.linear_gradient("L").resize(size)
+    green = red.transpose(Image.Transpose.ROTATE_90).resize(size)
+    blue = Image.radial_gradient("L").resize(size)
+    rgb = Image.merge("RGB", (red, green, blue))
+    if mode == "RGBA":
+        rgb.putalpha(Image.linear_gradient("L").resize((height, width)).transpose(
+            Image.Transpose.ROTATE_90))
+        return rgb
+    if mode == "P":
+        return rgb.quantize(64)
+    return rgb.convert(mode)
+
+
+@pytest.fixture
+def make_image():
+    """Fábrica: ``make_image("RGBA", (w, h))`` devuelve una imagen con degradados."""
+    return gradient_image
+
+
+@pytest.fixture
+def jpeg_path(tmp_path):
+    """Ruta de un JPEG RGB de 64x48 recién escrito en ``tmp_path``."""
+    path = tmp_path / "entrada.jpg"
+    gradient_image("RGB", (64, 48)).save(path, quality=90)
+    return path
