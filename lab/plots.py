@@ -1,0 +1,294 @@
+"""Las gráficas de la sesión: desglose de tiempos, línea de tiempo, speedup, estados de la cola y salud.
+
+Cada función recibe datos (resultados, eventos de la cola, ejecuciones) y devuelve una
+``matplotlib.figure.Figure`` con textos en español, letra de proyector y la paleta de
+``lab.plot_style``. Con ``ax=`` dibuja en unos ejes ya creados (para componer varias
+gráficas). Sin datos dibuja una gráfica vacía con la nota "Sin datos todavía". Los errores
+de datos mal formados son los de ``lab.analysis`` (``TypeError``/``ValueError`` en español).
+
+En un cuaderno, la figura se ve si la llamada es la última expresión de la celda o con
+``display(fig)``; ``_ = plot_...(...)`` no muestra nada.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from lab import analysis
+from lab.checks import check_count
+from lab.plot_style import (FONT, GREY, LINE_WIDTH, OKABE_ITO, OUTCOME_COLORS, OUTCOME_HATCHES,
+                            OUTCOME_LABELS, PHASE_COLORS, PHASE_LABELS, STATE_COLORS, STATE_LABELS,
+                            empty_note, legend_below, new_axes, presentation_style, seconds_text,
+                            style_axes)
+
+__all__ = ["plot_breakdown", "plot_filter_breakdown", "plot_timeline", "plot_speedup",
+           "plot_queue_states", "plot_health", "presentation_style"]
+
+
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
+
+
+def _rows_height(rows: int, per_row: float = 0.55, base: float = 2.6) -> float:
+    return min(max(base + per_row * rows, 4.0), 16.0)
+
+
+def _percent(share: float) -> str:
+    value = share * 100
+    return f"{value:.0f} %" if value >= 9.5 or value == 0 else f"{value:.1f} %"
+
+
+def plot_breakdown(results: Iterable[Any], ax: Axes | None = None) -> Figure:
+    """Barras horizontales apiladas por tarea: carga, pipeline y guardado, con el total al final.
+
+    La leyenda da qué parte del tiempo total se va en cada fase.
+    """
+    rows = sorted(analysis.breakdown_rows(results), key=lambda row: analysis.natural_key(row["label"]))
+    title = "Desglose del tiempo por tarea"
+    fig, ax = new_axes(ax, (11, _rows_height(len(rows))))
+    if not rows:
+        return empty_note(ax, title)
+    grand_total = sum(row["total"] for row in rows)
+    y = np.arange(len(rows))
+    left = np.zeros(len(rows))
+    for phase in analysis.PHASES:
+        widths = np.array([row[phase] for row in rows])
+        share = widths.sum() / grand_total if grand_total else 0.0
+        ax.barh(y, widths, left=left, height=0.72, color=PHASE_COLORS[phase], edgecolor="white",
+                linewidth=1, label=f"{PHASE_LABELS[phase]} ({_percent(share)})")
+        left += widths
+    longest = max(row["total"] for row in rows) or 1.0
+    if len(rows) <= 30:
+        for yi, row in zip(y, rows):
+            ax.text(row["total"] + longest * 0.01, yi, seconds_text(row["total"]), va="center",
+                    fontsize=FONT["bar"])
+    ax.set_xlim(0, longest * 1.16)
+    many = len(rows) > 20  # con muchas tareas, solo su número (task-0007 → 7)
+    ax.set_yticks(y, [_short_task(row["label"]) if many else row["label"] for row in rows])
+    ax.invert_yaxis()
+    style_axes(ax, title, "Tiempo (s)", "Tarea" if many else "")
+    ax.grid(axis="y", visible=False)
+    if many:
+        ax.tick_params(axis="y", labelsize=max(FONT["tick"] - len(rows) // 12, 10))
+    legend_below(ax, 3)
+    return fig
+
+
+def plot_filter_breakdown(result_or_results: Any, ax: Axes | None = None) -> Figure:
+    """Tiempo de cada filtro del pipeline, en orden; con varios resultados, media y rango mín–máx."""
+    single = isinstance(result_or_results, Mapping) or hasattr(result_or_results, "to_dict")
+    results = [result_or_results] if single else list(result_or_results)
+    rows = analysis.filter_times(results)
+    title = "Tiempo por filtro del pipeline"
+    fig, ax = new_axes(ax, (11, _rows_height(len(rows), 0.7)))
+    if not rows:
+        return empty_note(ax, title)
+    scale, unit = (1000.0, "ms") if max(row["max"] for row in rows) < 1 else (1.0, "s")
+    y = np.arange(len(rows))
+    means = np.array([row["mean"] for row in rows]) * scale
+    several = len(results) > 1
+    xerr = None
+    if several:
+        xerr = [means - np.array([row["min"] for row in rows]) * scale,
+                np.array([row["max"] for row in rows]) * scale - means]
+    ax.barh(y, means, height=0.65, color=PHASE_COLORS["pipeline"], xerr=xerr,
+            error_kw={"elinewidth": 2.5, "capsize": 8, "capthick": 2.5, "ecolor": OKABE_ITO["black"]})
+    top = max(row["max"] for row in rows) * scale or 1.0
+    for yi, row, mean in zip(y, rows, means):
+        ax.text(row["max"] * scale + top * 0.015, yi, seconds_text(mean / scale), va="center",
+                fontsize=FONT["bar"])
+    ax.set_xlim(0, top * 1.2)
+    ax.set_yticks(y, [row["filter"] for row in rows])
+    ax.invert_yaxis()
+    xlabel = f"Tiempo ({unit})"
+    if several:
+        xlabel = f"Tiempo medio ({unit}); barra negra: mín–máx de {len(results)} tareas"
+    style_axes(ax, title, xlabel)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def _short_task(task_id: str) -> str:
+    match = re.fullmatch(r"\D*0*(\d+)", task_id)
+    return match.group(1) if match else task_id
+
+
+def plot_timeline(events: Iterable[Any], ax: Axes | None = None, now: float | None = None,
+                  show_task_ids: bool = True) -> Figure:
+    """Diagrama de Gantt: una fila por worker y una barra por tramo de trabajo, coloreada por resultado.
+
+    Las tareas reencoladas (concesión perdida) van rayadas y las abandonadas con aspas. Si
+    un worker tiene varias tareas a la vez (asíncrono), se reparten en carriles dentro de su
+    fila. El eje x son segundos desde el primer evento; ``now`` cierra los tramos aún en proceso.
+    """
+    clean = analysis.normalise_events(events)
+    intervals = analysis.intervals_from_timeline(clean, now=now)
+    lanes = analysis.assign_lanes(intervals)
+    title = "Línea de tiempo por worker"
+    workers = sorted({str(iv.worker_id) for iv in intervals}, key=analysis.natural_key)
+    depth = max(lanes, default=0) + 1  # carriles por fila
+    height = min(max(2.8 + 0.9 * len(workers) * (1 + 0.45 * (depth - 1)), 4.5), 12)
+    fig, ax = new_axes(ax, (12, height))
+    if not intervals:
+        return empty_note(ax, title)
+    t0 = clean[0]["time"]
+    span = max(iv.end for iv in intervals) - t0 or 1.0
+    ax.set_xlim(0, span * 1.02)
+    row = {worker: i for i, worker in enumerate(workers)}
+    lane_height = 0.8 / depth
+    # Tamaño aproximado de los ejes en puntos, para decidir si el número de tarea cabe en la barra.
+    width_points = fig.get_figwidth() * 72 * 0.8
+    lane_points = (fig.get_figheight() - 1.9) * 72 / len(workers) * lane_height
+    font = min(FONT["bar"], lane_points * 0.6)
+    for iv, lane in zip(intervals, lanes):
+        y = row[str(iv.worker_id)] - 0.4 + (lane + 0.5) * lane_height
+        hatch = OUTCOME_HATCHES.get(iv.outcome)
+        ax.barh(y, iv.end - iv.start, left=iv.start - t0, height=lane_height * (0.78 if depth == 1 else 0.88),
+                color=OUTCOME_COLORS[iv.outcome], edgecolor="white", linewidth=1.5, hatch=hatch,
+                hatchcolor=OKABE_ITO["black"] if hatch else None)
+        label = _short_task(iv.task_id)
+        fits = (iv.end - iv.start) / (span * 1.02) * width_points > len(label) * font * 0.65 + 4
+        if show_task_ids and fits and font >= 9:
+            dark = hatch or iv.outcome == "processing"  # texto negro sobre naranja o sobre su recuadro blanco
+            ax.text((iv.start + iv.end) / 2 - t0, y, label, ha="center", va="center", fontsize=font,
+                    fontweight="bold", color="black" if dark else "white",
+                    bbox=_LABEL_BOX if hatch else None)
+    ax.set_yticks(range(len(workers)), workers)
+    ax.set_ylim(len(workers) - 0.45, -0.55)
+    style_axes(ax, title, "Segundos desde el primer evento")
+    ax.grid(axis="y", visible=False)
+    present = [o for o in analysis.OUTCOMES if any(iv.outcome == o for iv in intervals)]
+    handles = [Patch(facecolor=OUTCOME_COLORS[o], edgecolor="white", hatch=OUTCOME_HATCHES.get(o),
+                     label=OUTCOME_LABELS[o]) for o in present]
+    legend_below(ax, min(len(handles), 3), handles=handles)
+    return fig
+
+
+def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
+                 t_serial: float | None = None) -> Figure:
+    """Speedup medido (mediana y rango mín–máx) frente al ideal ``min(workers, núcleos)`` y a Amdahl.
+
+    La curva de Amdahl se ajusta con las medidas de hasta ``cores`` workers y usa
+    ``min(workers, núcleos)`` procesadores; su fracción serie aparece en la leyenda.
+    Sin una ejecución de 1 worker (ni ``t_serial``) no hay speedup que dibujar y lo dice.
+    """
+    cores = check_count(cores, "cores")
+    rows = analysis.summarise_runs(runs, t_serial=t_serial)
+    title = "Speedup: medido, ideal y Amdahl"
+    fig, ax = new_axes(ax, (11, 6.5))
+    if not rows:
+        return empty_note(ax, title)
+    if rows[0]["speedup"] is None:
+        return empty_note(ax, title, "Falta una ejecución con 1 worker\npara calcular el speedup")
+    ns = np.array([r["workers"] for r in rows])
+    measured = np.array([r["speedup"] for r in rows])
+    low = measured - np.array([r["speedup_min"] for r in rows])
+    high = np.array([r["speedup_max"] for r in rows]) - measured
+    max_n = int(max(ns.max(), 2))
+    grid = np.arange(1, max_n + 1)
+    ax.plot(grid, np.minimum(grid, cores), color=GREY, linestyle="--", linewidth=LINE_WIDTH,
+            label=f"Ideal: min(workers, {cores} núcleos)")
+    try:
+        fraction = analysis.fit_amdahl(rows, cores=cores)
+    except ValueError:
+        fraction = None
+    if fraction is not None:
+        xs = np.linspace(1, max_n, 200)
+        ax.plot(xs, [analysis.amdahl_speedup(min(x, cores), fraction) for x in xs], color=OKABE_ITO["blue"],
+                linestyle="-.", linewidth=LINE_WIDTH, label=f"Amdahl (fracción serie {_percent(fraction)})")
+    ax.errorbar(ns, measured, yerr=[low, high], fmt="o-", color=OKABE_ITO["black"], linewidth=2,
+                markersize=12, elinewidth=2.5, capsize=8, capthick=2.5, label="Medido (mediana, mín–máx)",
+                zorder=3)
+    if len(rows) <= 10:
+        for n, s, down in zip(ns, measured, low):
+            ax.annotate(f"{s:.2f}×", (n, s - down), xytext=(0, -10), textcoords="offset points", ha="center",
+                        va="top", fontsize=FONT["bar"], fontweight="bold",
+                        bbox={**_LABEL_BOX, "alpha": 0.85})
+    if cores < max_n:
+        ax.axvline(cores, color=GREY, linestyle=":", linewidth=2)
+    top = max(float((measured + high).max()), min(max_n, cores)) * 1.25
+    ax.set_ylim(0, top)
+    ax.set_xlim(0.7, max_n + 0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    style_axes(ax, title, "Workers", "Speedup (×)")
+    legend_below(ax, 2)
+    return fig
+
+
+def plot_queue_states(events: Iterable[Any], ax: Axes | None = None, now: float | None = None) -> Figure:
+    """Área apilada en escalones: cuántas tareas hay pendientes, en proceso, completadas y fallidas.
+
+    El eje x son segundos desde el primer evento; ``now`` alarga el último estado hasta ese instante.
+    """
+    series = analysis.states_over_time(events)
+    title = "Estado de la cola en el tiempo"
+    fig, ax = new_axes(ax, (11, 5.8))
+    if not series["times"]:
+        return empty_note(ax, title)
+    t0 = series["times"][0]
+    xs = [t - t0 for t in series["times"]]
+    end = (now - t0) if now is not None and now - t0 > xs[-1] else xs[-1] + max(xs[-1] * 0.03, 0.05)
+    xs.append(end)
+    base = np.zeros(len(xs))
+    order = ("completed", "failed", "processing", "pending")  # de abajo arriba
+    for state in order:
+        values = np.array(series[state] + series[state][-1:], dtype=float)
+        ax.fill_between(xs, base, base + values, step="post", color=STATE_COLORS[state], linewidth=0,
+                        label=STATE_LABELS[state])
+        base = base + values
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, max(base.max(), 1) * 1.05)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    style_axes(ax, title, "Segundos desde el primer evento", "Tareas")
+    handles, labels = ax.get_legend_handles_labels()
+    legend_below(ax, 4, handles=handles[::-1], labels=labels[::-1])
+    return fig
+
+
+def _age_text(age: float | None) -> str:
+    return "—" if age is None else f"hace {seconds_text(age)}"
+
+
+def plot_health(workers_health: Iterable[Any], ax: Axes | None = None) -> Figure:
+    """Panel de salud: una fila por worker con ✔/✘, completadas, fallidas y edad del último latido.
+
+    Cada elemento es un dict ``{"worker_id", "healthy", "tasks_completed", "tasks_failed",
+    "heartbeat_age"}`` (``heartbeat_age`` en segundos o ``None``); ver ``analysis.health_rows``.
+    """
+    rows = analysis.health_rows(workers_health)
+    healthy = sum(1 for row in rows if row["healthy"])
+    title = f"Salud de los workers: {healthy} de {len(rows)} sanos" if rows else "Salud de los workers"
+    fig, ax = new_axes(ax, (11, min(max(1.9 + 0.8 * (len(rows) + 1), 3.5), 14)))
+    if not rows:
+        return empty_note(ax, title)
+    style_axes(ax, title)
+    ax.set_axis_off()
+    columns = [(0.05, "Estado", "center"), (0.14, "Worker", "left"), (0.60, "Completadas", "right"),
+               (0.78, "Fallidas", "right"), (0.99, "Último latido", "right")]
+    step = 1.0 / (len(rows) + 1)
+    for x, header, align in columns:
+        ax.text(x, 1 - step / 2, header, ha=align, va="center", fontsize=FONT["label"], fontweight="bold",
+                transform=ax.transAxes, color="#444444")
+    ax.axhline(1 - step, color=GREY, linewidth=1.5)
+    for i, row in enumerate(rows, start=1):
+        y = 1 - step * (i + 0.5)
+        cells = ["✔" if row["healthy"] else "✘", row["worker_id"], str(row["tasks_completed"]),
+                 str(row["tasks_failed"]), _age_text(row["heartbeat_age"])]
+        styles: list[dict[str, Any]] = [{} for _ in cells]
+        styles[0] = {"color": "white", "fontweight": "bold", "bbox": {
+            "boxstyle": "circle,pad=0.3", "edgecolor": "none",
+            "facecolor": STATE_COLORS["completed" if row["healthy"] else "failed"]}}
+        if row["tasks_failed"]:
+            styles[3] = {"color": STATE_COLORS["failed"], "fontweight": "bold"}
+        if not row["healthy"]:
+            styles[1] = styles[4] = {"color": STATE_COLORS["failed"], "fontweight": "bold"}
+        for (x, _, align), text, style in zip(columns, cells, styles):
+            ax.text(x, y, text, ha=align, va="center", transform=ax.transAxes,
+                    fontsize=FONT["label"], **{"color": "black", **style})
+    return fig
