@@ -50,6 +50,17 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m lab bench
 
+student: $(STAMP)
+	$(PY) -m lab.release
+
+# NB vacío corrige todos los cuadernos de notebooks/ejercicios/; NB=ruta corrige uno.
+NB ?=
+grade: $(STAMP)
+	$(PY) -m lab.grade $(NB)
+
+nav: $(STAMP)
+	$(PY) -m lab.nav
+
 clean:
 	rm -rf $(VENV) output build *.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

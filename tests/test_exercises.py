@@ -1,0 +1,82 @@
+"""Los cuadernos de ejercicios: soluciones al 100 %, versiones del alumnado al día y fallando solo donde toca.
+
+Cada test que corrige un cuaderno arranca un núcleo (1-3 s por cuaderno).
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from lab import release
+from lab.grade import PASSED, grade_notebook
+from lab.release import exercise_of, is_check
+
+EXPECTED = ["01-Filtro-propio", "02-Cola-segura", "03-Bucle-del-worker", "04-Logs-y-panel-de-salud",
+            "05-Varios-workers-y-speedup", "06-Concurrencia-limitada", "07-Reintentos-y-tareas-perdidas",
+            "08-Tareas-en-JSON"]
+SOURCES = sorted(release.SOURCE_DIR.glob("*.ipynb"))
+TIMEOUT = 60  # por celda; los cuadernos enteros tardan unos segundos
+
+
+def test_the_exercise_notebooks_are_all_there():
+    assert [p.stem for p in SOURCES] == EXPECTED
+
+
+def test_student_versions_are_up_to_date():
+    """Compara con lo generado (o con la versión de git, si el alumnado ya ha editado su copia)."""
+    outcomes = release.release(check=True)
+    stale = [f"{o.path.name}: {o.status} ({o.detail})" for o in outcomes if o.status not in ("igual", "ajeno")]
+    assert not stale, f"Cuadernos del alumnado desfasados: {stale}; ejecuta `make student`."
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_source_is_committed_clean_and_complete(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert path.name.isascii() and re.fullmatch(r"\d\d-[A-Za-z0-9-]+\.ipynb", path.name)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: hay salidas guardadas"
+    lesson = re.search(r"\]\(\.\./(\d\d-[^)]+\.ipynb)\)", nb.cells[0].source)
+    assert lesson and (release.STUDENT_DIR.parent / lesson.group(1)).is_file(), \
+        f"{path.name}: el enlace a su lección no lleva a ningún cuaderno de notebooks/"
+    assert lesson.group(1)[:2] == path.name[:2]
+    assert nb.cells[-1].cell_type == "markdown" and nb.cells[-1].source.startswith("## Para saber más")
+    exercises = {exercise_of(c) for c in nb.cells} - {None}
+    assert exercises and all(e.startswith(path.name[:2].lstrip("0") + ".") for e in exercises)
+    for exercise in exercises:
+        mine = [c for c in nb.cells if exercise_of(c) == exercise]
+        assert mine[0].cell_type == "markdown" and mine[0].source.startswith(f"## Ejercicio {exercise}:")
+        assert any(is_check(c) for c in mine), f"{path.name}: el ejercicio {exercise} no tiene comprobaciones"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_solutions_pass_every_check(path):
+    report = grade_notebook(path, timeout=TIMEOUT)
+    failures = [f"{e.id}: {e.status} — {e.message}" for e in report.exercises if e.status != PASSED]
+    assert not failures, f"{path.name}: {failures}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_student_version_fails_only_at_check_cells_with_not_implemented(source, tmp_path):
+    # Se corrige la versión generada, no la copia de notebooks/ejercicios/, que el alumnado edita.
+    path = tmp_path / source.name
+    path.write_text(release.render(release.make_student(nbformat.read(source, as_version=4))), encoding="utf-8")
+    report = grade_notebook(path, timeout=TIMEOUT)
+    wrong = [(c.index, c.check, c.status, c.message) for c in report.cells
+             if (c.status != "ok") != c.check
+             or (c.check and not c.message.startswith(f"NotImplementedError: Ejercicio {c.exercise}:"))]
+    assert not wrong, f"{path.name}: celdas que fallan donde no deben o por otro motivo: {wrong}"
+    assert "BEGIN SOLUTION" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_its_lesson_links_to_it(path):
+    lessons = sorted(release.STUDENT_DIR.parent.glob(f"{path.name[:2]}-*.ipynb"))
+    assert lessons, f"No hay lección {path.name[:2]} en notebooks/"
+    text = "\n".join(c.source for c in nbformat.read(lessons[0], as_version=4).cells if c.cell_type == "markdown")
+    assert f"(ejercicios/{path.name})" in text, f"{lessons[0].name} no enlaza con ejercicios/{path.name}"
