@@ -44,6 +44,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# JupyterLab real en Chromium sin cabeza (Playwright); `make test` ya los incluye si hay Chromium.
+test-browser: $(STAMP)
+	$(PY) -m pytest tests/browser -m browser
+
 demo: $(STAMP)
 	$(PY) -m lab demo all
 
