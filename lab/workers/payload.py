@@ -1,0 +1,105 @@
+"""Leer el payload de una tarea y explicar en español por qué falló.
+
+``parse_payload`` comprueba las claves y tipos (``image_path``, ``output_path``, y de forma
+opcional ``pipeline`` y ``quality``) y lanza ``InvalidTaskError`` o ``FilterSpecError`` con
+un mensaje que nombra la tarea. ``failure_message`` convierte cualquier excepción en el
+texto que el worker guarda con ``mark_failed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lab.errors import FilterSpecError, InvalidTaskError, LabError
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """Lo que hace falta para procesar una imagen: rutas, pipeline y calidad JPEG."""
+
+    image_path: str
+    output_path: str
+    pipeline: Any
+    quality: int
+
+
+def coerce_pipeline(pipeline: Any, where: str) -> Any:
+    """Un objeto con ``apply`` tal cual, o un ``FilterPipeline`` desde una spec (lista o dict).
+
+    Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es ni una cosa ni otra.
+    """
+    if hasattr(pipeline, "apply"):
+        return pipeline
+    if isinstance(pipeline, (list, dict)):
+        from lab.core import as_pipeline
+
+        try:
+            return as_pipeline(pipeline)
+        except FilterSpecError as exc:
+            raise FilterSpecError(f"{where} tiene un pipeline no válido: {_lower_first(str(exc))}") from exc
+    raise TypeError(f"{where}: el pipeline debe ser un FilterPipeline o su spec (lista o dict) "
+                    f"y es {type(pipeline).__name__}.")
+
+
+def parse_payload(task_id: str, payload: Any, default_pipeline: Any, default_quality: int) -> ImageJob:
+    """Valida el payload de ``task_id`` y devuelve un ``ImageJob``.
+
+    Lanza ``InvalidTaskError`` si falta una clave o un valor tiene el tipo equivocado, y
+    ``FilterSpecError`` si el pipeline del payload no es válido.
+    """
+    where = f"La tarea {task_id}"
+    if not isinstance(payload, dict):
+        raise InvalidTaskError(f"{where} no tiene un payload dict sino {type(payload).__name__}.")
+    paths = []
+    for key in ("image_path", "output_path"):
+        if key not in payload:
+            raise InvalidTaskError(f"{where} no tiene la clave '{key}' en su payload.")
+        value = payload[key]
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidTaskError(f"{where} tiene '{key}' = {value!r:.60}, que no es una ruta (texto no vacío).")
+        paths.append(value)
+    spec = payload.get("pipeline")
+    if spec is None:
+        if default_pipeline is None:
+            raise InvalidTaskError(f"{where} no trae 'pipeline' y el worker no tiene un pipeline por defecto.")
+        pipeline = default_pipeline
+    elif isinstance(spec, (list, dict)):
+        pipeline = coerce_pipeline(spec, where)
+    else:
+        raise InvalidTaskError(f"{where} tiene 'pipeline' de tipo {type(spec).__name__}; "
+                               f"debe ser una lista de filtros o un dict.")
+    quality = payload.get("quality", default_quality)
+    if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 100:
+        raise InvalidTaskError(f"{where} tiene 'quality' = {quality!r:.30}; debe ser un entero entre 1 y 100.")
+    return ImageJob(paths[0], paths[1], pipeline, quality)
+
+
+def describe_error(error: BaseException) -> str:
+    """La causa de un error en una frase: el mensaje de los errores propios, tipo y mensaje del resto."""
+    if isinstance(error, LabError) and str(error).strip():
+        return str(error).strip().rstrip(".")
+    text = str(error).strip().rstrip(".")
+    return f"error inesperado {type(error).__name__}" + (f": {text}" if text else "")
+
+
+def failure_message(task_id: str, error: BaseException, attempts: int = 1) -> str:
+    """El texto de ``mark_failed``: nombra la tarea, los intentos (si hubo más de uno) y la causa."""
+    cause = describe_error(error)
+    if cause.startswith(f"La tarea {task_id} "):
+        cause = cause[len(f"La tarea {task_id} "):]
+        head = f"La tarea {task_id}" + (f" (tras {attempts} intentos)" if attempts > 1 else "")
+        return f"{head} {cause}."
+    after = f" tras {attempts} intentos" if attempts > 1 else ""
+    return f"La tarea {task_id} falló{after}: {_lower_first(cause)}."
+
+
+def _lower_first(text: str) -> str:
+    """Pone en minúscula la inicial si la primera palabra es normal (``No existe`` → ``no existe``).
+
+    Las siglas y los nombres de clase (``JPEG``, ``FilterPipeline``) se dejan como están.
+    """
+    word = text.split(" ", 1)[0].rstrip(",.:;")
+    if len(word) > 1 and word[0].isupper() and word[1:].isalpha() and word[1:].islower():
+        return text[0].lower() + text[1:]
+    return text
