@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from tests.redis_support import redis_url  # noqa: F401  (fixture de sesión: un redis-server real)
+
 
 def gradient_image(mode: str = "RGB", size: tuple[int, int] = (48, 32)) -> Image.Image:
     """Una imagen no uniforme (degradados distintos por canal) en el modo pedido."""

@@ -1,0 +1,308 @@
+"""``RedisTaskQueue``: la misma cola que ``TaskQueue``, pero guardada en un servidor Redis.
+
+Varios procesos (y máquinas) comparten la cola con solo usar la misma URL y el mismo
+``name``. Cada transición es un script Lua atómico (``redis_scripts.py``), los ids salen de
+``INCR`` y un id pasa de la lista ``pending`` a ``processing`` y a ``finished`` sin salir
+nunca de Redis (cola fiable). En el servidor solo hay JSON, nunca pickle.
+
+Reloj: por defecto se usa el reloj del servidor Redis (``TIME`` dentro de cada script), el
+mismo para todos los procesos y máquinas aunque sus relojes no estén sincronizados; con
+``clock=`` (p. ej. un reloj falso en los tests) se usa ese y se envía en cada llamada.
+
+Espera: ``get_task(timeout=...)`` no da vueltas en vacío; bloquea con ``BLPOP`` sobre la
+lista ``notify`` (cada tarea nueva o recuperada deja una ficha) durante como mucho 1 s, o
+hasta el próximo vencimiento de una concesión. ``join`` sondea con espera creciente.
+
+Si Redis se cae, cada operación se reintenta con espera exponencial (hasta
+``reconnect_timeout`` segundos) y después lanza ``QueueConnectionError``; si Redis rechaza
+una orden (sin memoria, réplica de solo lectura, permisos ACL) lanza ``QueueError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterable
+
+from lab.errors import (InvalidTransitionError, LeaseLostError, QueueConnectionError, QueueError,
+                        QueueShutDown, UnknownTaskError)
+from lab.workers.queue_api import QueueAPI, check_payload
+from lab.workers.redis_connect import (REDIS_SCHEMES, _import_redis, check_redis_url, describe_redis_error,
+                                       open_queue, safe_url)
+from lab.workers.redis_scripts import SCRIPTS
+from lab.workers.redis_views import RedisQueueViews, _task_from_hash
+from lab.workers.task import Task
+
+__all__ = ["RedisTaskQueue", "open_queue", "safe_url", "describe_redis_error", "REDIS_SCHEMES"]
+
+logger = logging.getLogger("lab.worker.redis")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_BATCH = 500            # payloads por llamada en add_tasks
+_MAX_WAIT = 1.0         # espera máxima de un BLPOP antes de volver a mirar la cola
+_FAKE_CLOCK_POLL = 0.05  # con un reloj inyectado el tiempo no avanza solo: se mira más a menudo
+
+
+class RedisTaskQueue(RedisQueueViews, QueueAPI):
+    """Cola de tareas en Redis con la interfaz y el comportamiento de ``TaskQueue``.
+
+    ``url`` es una URL de redis-py (``redis://``, ``rediss://`` con TLS, ``unix://``; la
+    contraseña va en la URL). ``name`` separa colas en el mismo servidor (claves
+    ``lab:<name>:...``). ``lease_timeout``, ``max_attempts`` y ``clock`` como en
+    ``TaskQueue`` (``clock=None``: reloj del servidor). Lanza ``ValueError`` si una opción
+    no es válida y ``QueueConnectionError`` si la URL es errónea o Redis no responde.
+    """
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, name: str = "default",
+                 lease_timeout: float | None = None, max_attempts: int = 3,
+                 clock: Callable[[], float] | None = None, reconnect_timeout: float = 30.0,
+                 socket_timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
+        self._validate_options(lease_timeout, max_attempts)
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"name debe ser un texto con letras, números, '.', '_' o '-' y recibió {name!r}.")
+        self.lease_timeout, self.max_attempts = lease_timeout, max_attempts
+        self.url, self.name, self.prefix = url, name, f"lab:{name}:"
+        self.reconnect_timeout, self._sleep = reconnect_timeout, sleep
+        self._fake_clock = clock
+        self.clock: Callable[[], float] = clock or self.server_time
+        self._redis = _import_redis()
+        check_redis_url(url)
+        try:
+            self._client = self._redis.Redis.from_url(
+                url, decode_responses=True, protocol=2, socket_timeout=socket_timeout,
+                socket_connect_timeout=min(socket_timeout, 5.0), health_check_interval=15)
+        except (ValueError, TypeError) as exc:
+            raise QueueConnectionError(
+                f"La URL de Redis {safe_url(url)!r} no es válida ({exc}); debe ser como "
+                f"redis://[:contraseña@]host:6379/0, rediss://... (TLS) o unix:///ruta/redis.sock.") from exc
+        self._options = {"name": name, "lease_timeout": lease_timeout, "max_attempts": max_attempts,
+                         "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
+        self._scripts = {key: self._client.register_script(source) for key, source in SCRIPTS.items()}
+        self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
+        self._outage_lock = threading.Lock()
+        self._outage = False
+        self.ping()
+
+    def __reduce__(self) -> tuple:
+        """Copiada a otro proceso (p. ej. un pool de procesos) abre su propia conexión a la misma cola."""
+        return (_reopen, (self.url, self._options))
+
+    # --- conexión ------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Comprueba que Redis responde (sin reintentos); si no, ``QueueConnectionError`` clara."""
+        try:
+            self._client.ping()
+        except TypeError as exc:  # una opción de la URL que no vale para ese tipo de conexión
+            raise QueueConnectionError(
+                f"La URL de Redis {safe_url(self.url)} lleva una opción que no vale para esa conexión "
+                f"({exc}); las opciones ssl_* solo valen con rediss://.") from exc
+        except self._redis.RedisError as exc:
+            cause = describe_redis_error(exc)
+            if cause.startswith("Redis"):
+                raise QueueConnectionError(f"{cause} (servidor {safe_url(self.url)}).") from exc
+            raise QueueConnectionError(
+                f"No se puede conectar con Redis en {safe_url(self.url)}: {cause}; "
+                f"¿está arrancado redis-server y es correcta la URL?") from exc
+
+    def _retrying(self, operation: Callable[[bool], Any]) -> Any:
+        """Ejecuta ``operation(reintento)`` reintentando con espera exponencial si se pierde la conexión."""
+        errors = (self._redis.ConnectionError, self._redis.TimeoutError)
+        deadline, delay, retry = None, 0.05, False
+        while True:
+            try:
+                result = operation(retry)
+            except errors as exc:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.reconnect_timeout
+                    self._set_outage(True, exc)
+                if now >= deadline:
+                    raise QueueConnectionError(
+                        f"Se perdió la conexión con Redis en {safe_url(self.url)} y no volvió en "
+                        f"{self.reconnect_timeout:g}s ({describe_redis_error(exc)}).") from exc
+                self._sleep(delay)
+                delay, retry = min(delay * 2, 1.0), True
+                continue
+            except self._redis.ResponseError as exc:  # p. ej. sin memoria, réplica de solo lectura, ACL
+                raise QueueError(f"Redis en {safe_url(self.url)} rechazó la operación: "
+                                 f"{str(exc).strip().rstrip('.')}.") from exc
+            if retry:
+                self._set_outage(False)
+            return result
+
+    def _set_outage(self, down: bool, exc: Exception | None = None) -> None:
+        """Avisa en el log una sola vez al perder la conexión y otra al recuperarla."""
+        with self._outage_lock:
+            if down == self._outage:
+                return
+            self._outage = down
+        extra = {"worker_id": "redis"}
+        if down:
+            logger.warning(f"🔌 Sin conexión con Redis en {safe_url(self.url)} ({describe_redis_error(exc)}); "
+                           f"reintentando durante {self.reconnect_timeout:g}s", extra=extra)
+        else:
+            logger.warning(f"🔌 Conexión con Redis en {safe_url(self.url)} recuperada", extra=extra)
+
+    def _run(self, script: str, *args: Any) -> Any:
+        """Llama al script ``script`` con ``P`` y el instante actual delante de ``args``."""
+        def call(retry: bool) -> Any:
+            values = [a(retry) if callable(a) else a for a in args]
+            return self._scripts[script](args=[self.prefix, self._now_arg(), *values])
+        return self._retrying(call)
+
+    def _now_arg(self) -> str:
+        return "" if self._fake_clock is None else repr(float(self._fake_clock()))
+
+    def server_time(self) -> float:
+        """El reloj del servidor Redis, en segundos (el que usan las colas sin ``clock=``)."""
+        seconds, micros = self._retrying(lambda _retry: self._client.time())
+        return seconds + micros / 1_000_000
+
+    # --- producir --------------------------------------------------------------------------
+
+    def add_task(self, payload: dict[str, Any]) -> str:
+        """Añade una tarea pendiente y devuelve su id (``task-0001``...).
+
+        Lanza ``InvalidTaskError`` si el payload no es un dict JSON, ``QueueShutDown`` si la
+        cola está cerrada y ``QueueConnectionError`` si Redis no responde.
+        """
+        return self._add([check_payload(payload)])[0]
+
+    def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
+        """Añade varias tareas (en lotes, pocas idas y vueltas al servidor); devuelve sus ids en orden."""
+        checked = [check_payload(payload) for payload in payloads]
+        ids: list[str] = []
+        for start in range(0, len(checked), _BATCH):
+            ids.extend(self._add(checked[start:start + _BATCH]))
+        return ids
+
+    def _add(self, payloads: list[dict[str, Any]]) -> list[str]:
+        encoded = [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in payloads]
+        reply = self._run("add", *encoded)
+        if reply[0] == "closed":
+            raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
+        return list(reply[1:])
+
+    # --- consumir --------------------------------------------------------------------------
+
+    def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None:
+        """Entrega la siguiente tarea pendiente a ``worker_id`` y la pasa a ``processing``.
+
+        Sin ``timeout`` no espera; con ``timeout`` espera hasta ese número de segundos (sin
+        sondear en vacío: ``BLPOP`` sobre las fichas de aviso). Tras ``shutdown()`` entrega
+        lo pendiente y después ``None`` sin esperar.
+        """
+        deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+        lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
+        while True:
+            token = f"{self._token_prefix}{next(self._tokens)}"
+            reply = self._run("claim", worker_id, lease, self.max_attempts, token,
+                              lambda retry: "1" if retry else "0")
+            if reply[0] == 1:
+                return _task_from_hash(reply[1])
+            _, closed, next_expiry, now = reply
+            if closed or deadline is None:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            wait = min(remaining, _MAX_WAIT)
+            if next_expiry != "":
+                until = float(next_expiry) - float(now)
+                wait = min(wait, _FAKE_CLOCK_POLL if self._fake_clock else max(until, 0.01))
+            self._retrying(lambda _retry: self._client.blpop([self._key("notify")], timeout=max(wait, 0.01)))
+
+    def heartbeat(self, task_id: str, worker_id: str) -> float | None:
+        """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
+
+        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker.
+        """
+        lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
+        reply = self._run("heartbeat", task_id, worker_id, lease)
+        self._raise_for(reply, task_id, worker_id, "renovar la concesión de")
+        return float(reply[1]) if reply[1] != "" else None
+
+    def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
+                       worker_id: str | None = None) -> None:
+        """Marca como completada una tarea en proceso, guardando ``result`` (JSON).
+
+        Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si la
+        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene.
+        """
+        data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
+        self._finish(task_id, "completed", worker_id, data, "completar")
+
+    def mark_failed(self, task_id: str, error: str = "error desconocido",
+                    worker_id: str | None = None) -> None:
+        """Marca como fallida una tarea en proceso, guardando el texto de ``error``.
+
+        Mismos errores que ``mark_completed``.
+        """
+        self._finish(task_id, "failed", worker_id, str(error), "marcar como fallida")
+
+    def _finish(self, task_id: str, state: str, worker_id: str | None, data: str, verb: str) -> None:
+        reply = self._run("finish", task_id, state, worker_id or "", data, lambda retry: "1" if retry else "0")
+        self._raise_for(reply, task_id, worker_id, verb)
+
+    @staticmethod
+    def _raise_for(reply: list, task_id: str, worker_id: str | None, verb: str) -> None:
+        """Convierte la respuesta de error de un script en la excepción de ``TaskQueue``."""
+        kind = reply[0]
+        if kind == "unknown":
+            raise UnknownTaskError(f"No se puede {verb} la tarea {task_id}: no existe en la cola.")
+        if kind == "state":
+            raise InvalidTransitionError(
+                f"No se puede {verb} la tarea {task_id}: está en estado '{reply[1]}' "
+                f"y solo se puede desde 'processing'.")
+        if kind == "lease":
+            raise LeaseLostError(
+                f"No se puede {verb} la tarea {task_id}: {worker_id} perdió su concesión y ahora "
+                f"la tiene {reply[1] or None}.")
+
+    # --- concesiones, esperar y cerrar ------------------------------------------------------
+
+    def requeue_expired(self) -> list[str]:
+        """Recupera las tareas cuya concesión caducó; devuelve sus ids (ordenados).
+
+        Cada una vuelve a ``pending`` o, si ya agotó ``max_attempts`` entregas, pasa a
+        ``failed`` como abandonada.
+        """
+        return list(self._run("requeue", self.max_attempts)[0])
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Espera a que no quede nada pendiente ni en proceso; ``False`` si vence ``timeout``.
+
+        Sondea con espera creciente (de 5 ms a 100 ms) y recupera concesiones caducadas.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            if self._run("requeue", self.max_attempts)[1] == 0:
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            time.sleep(delay if remaining is None else min(delay, remaining))
+            delay = min(delay * 2, 0.1)
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Cierra la cola para todos sus clientes: no acepta tareas nuevas y despierta a quien espera.
+
+        Las pendientes se siguen entregando; con ``immediate=True`` se marcan como
+        fallidas ("cola cerrada").
+        """
+        self._run("shutdown", "1" if immediate else "0")
+
+    @property
+    def is_shutdown(self) -> bool:
+        """``True`` tras ``shutdown()`` (de este o de cualquier otro cliente de la cola)."""
+        return bool(self._retrying(lambda _r: self._client.exists(self._key("shutdown"))))
+
+
+def _reopen(url: str, options: dict[str, Any]) -> RedisTaskQueue:
+    return RedisTaskQueue(url, **options)

@@ -1,0 +1,241 @@
+"""Los scripts Lua de ``RedisTaskQueue``: cada transición de estado es un script atómico en el servidor.
+
+Claves (``P`` = ``lab:<nombre>:``): ``seq`` (contador INCR de ids), ``task:<id>`` (hash con los
+campos de ``Task``), las listas ``pending`` (se añade por la izquierda y se entrega por la
+derecha), ``processing`` y ``finished`` (cola fiable: un id pasa de una lista a otra dentro
+del mismo script, nunca se pierde), ``leases`` (zset id → vencimiento), ``counts`` y
+``sums`` (hashes para ``build_stats``; los contadores de ``pending`` y ``processing`` son
+las longitudes de sus listas, y ``sums.finished`` = completadas + fallidas − canceladas), ``events`` (lista de eventos JSON), ``workers``
+(hash worker → JSON con último latido y tarea actual), ``claims`` (hash worker → ficha e id de
+su última entrega), ``notify`` (fichas para despertar a
+quien espera en ``get_task``) y ``shutdown``.
+
+Todos reciben ``ARGV[1] = P`` y ``ARGV[2] = ahora`` (vacío = reloj del servidor, ``TIME``).
+Los números se guardan pasándolos tal cual a ``redis.call`` (precisión completa) y en los
+textos JSON con ``%.17g``, nunca con ``tostring`` (que redondea a 14 cifras). Los textos de
+los errores son los mismos que los de ``TaskQueue`` en ``queue.py``: si cambia uno, cambia
+el otro (la batería de conformidad lo vigila).
+"""
+
+from __future__ import annotations
+
+PRELUDE = r"""
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local P = ARGV[1]
+local function now_from(arg)
+  if arg == nil or arg == '' then
+    local t = redis.call('TIME')
+    return tonumber(t[1]) + tonumber(t[2]) / 1000000
+  end
+  return tonumber(arg)
+end
+local function num(x) return string.format('%.17g', x) end
+local function jstr(s)
+  if s == nil or s == false or s == '' then return 'null' end
+  return cjson.encode(s)
+end
+local function tkey(id) return P .. 'task:' .. id end
+local function event(t, id, state, worker, attempt, reason)
+  redis.call('RPUSH', P .. 'events', '[' .. num(t) .. ',' .. jstr(id) .. ',"' .. state .. '",' ..
+             jstr(worker) .. ',' .. string.format('%d', attempt) .. ',' .. jstr(reason) .. ']')
+end
+local function seen(worker, t, task)
+  if worker and worker ~= '' then
+    redis.call('HSET', P .. 'workers', worker,
+               '{"last_seen":' .. num(t) .. ',"current_task":' .. jstr(task) .. '}')
+  end
+end
+local function requeue_expired(t, max_attempts)
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', t)
+  if #expired == 0 then return expired end
+  table.sort(expired)
+  for _, id in ipairs(expired) do
+    local k = tkey(id)
+    local f = redis.call('HMGET', k, 'attempts', 'worker_id', 'started_at')
+    local attempts, lost_by = tonumber(f[1]), f[2] or ''
+    redis.call('ZREM', P .. 'leases', id)
+    redis.call('LREM', P .. 'processing', 1, id)
+    redis.call('HDEL', k, 'lease_expires_at')
+    if attempts >= max_attempts then
+      local err = 'Tarea ' .. id .. ' abandonada: el worker ' .. lost_by ..
+                  ' dejó de renovar su concesión y ya se intentó ' .. attempts ..
+                  ' veces (máximo ' .. max_attempts .. ').'
+      redis.call('RPUSH', P .. 'finished', id)
+      redis.call('HSET', k, 'state', 'failed', 'finished_at', t, 'error', err)
+      redis.call('HINCRBY', P .. 'counts', 'failed', 1)
+      redis.call('HINCRBYFLOAT', P .. 'sums', 'processing', t - tonumber(f[3]))
+      event(t, id, 'failed', lost_by, attempts, err)
+    else
+      redis.call('RPUSH', P .. 'pending', id)
+      redis.call('HSET', k, 'state', 'pending')
+      redis.call('HDEL', k, 'worker_id')
+      redis.call('HINCRBY', P .. 'sums', 'requeued', 1)
+      event(t, id, 'pending', lost_by, attempts, 'concesión caducada: ' .. lost_by .. ' dejó de latir')
+      redis.call('LPUSH', P .. 'notify', '1')
+    end
+  end
+  return expired
+end
+"""
+
+# ARGV: P, ahora, payload JSON 1, payload JSON 2...  →  {'closed'} o {'ok', id1, id2...}
+ADD = PRELUDE + r"""
+if redis.call('EXISTS', P .. 'shutdown') == 1 then return {'closed'} end
+local t = now_from(ARGV[2])
+local out = {'ok'}
+for i = 3, #ARGV do
+  local id = string.format('task-%04d', redis.call('INCR', P .. 'seq'))
+  redis.call('HSET', tkey(id), 'id', id, 'payload', ARGV[i], 'state', 'pending', 'attempts', 0, 'created_at', t)
+  redis.call('LPUSH', P .. 'pending', id)
+  event(t, id, 'pending', nil, 0, nil)
+  out[#out + 1] = id
+end
+if redis.call('LPUSH', P .. 'notify', unpack(out, 2)) > 1000 then redis.call('LTRIM', P .. 'notify', 0, 999) end
+return out
+"""
+
+# ARGV: P, ahora, worker, lease ('' = sin concesiones), max_attempts, ficha de la petición, reintento (0/1)
+#   →  {1, HGETALL de la tarea}  o  {0, cerrada (0/1), próximo vencimiento ('' si no hay), ahora}
+# Si la respuesta de una entrega se pierde (Redis se reinicia justo después), el reintento lleva la
+# misma ficha y recibe la misma tarea en vez de dejarla huérfana hasta que caduque su concesión.
+CLAIM = PRELUDE + r"""
+local t = now_from(ARGV[2])
+local worker, lease, max_attempts, token = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+if ARGV[7] == '1' then
+  local last = redis.call('HGET', P .. 'claims', worker)
+  if last and string.sub(last, 1, #token + 1) == token .. ' ' then
+    local prev = string.sub(last, #token + 2)
+    local f = redis.call('HMGET', tkey(prev), 'state', 'worker_id')
+    if f[1] == 'processing' and f[2] == worker then return {1, redis.call('HGETALL', tkey(prev))} end
+  end
+end
+requeue_expired(t, max_attempts)
+local id = redis.call('LMOVE', P .. 'pending', P .. 'processing', 'RIGHT', 'LEFT')
+if not id then
+  local closed = redis.call('EXISTS', P .. 'shutdown')
+  if closed == 0 then redis.call('DEL', P .. 'notify') end
+  seen(worker, t, nil)
+  local nxt = redis.call('ZRANGE', P .. 'leases', 0, 0, 'WITHSCORES')
+  return {0, closed, nxt[2] or '', num(t)}
+end
+local k = tkey(id)
+local h = redis.call('HGETALL', k)
+local created, attempts = 0, 1
+for i = 1, #h, 2 do
+  if h[i] == 'created_at' then created = tonumber(h[i + 1]) elseif h[i] == 'attempts' then attempts = tonumber(h[i + 1]) + 1 end
+end
+-- la tarea tal como queda, sin volver a leerla: los campos nuevos y después los que no cambian
+local out = {'state', 'processing', 'worker_id', worker, 'started_at', num(t), 'attempts', string.format('%d', attempts)}
+if lease then
+  redis.call('HSET', k, 'state', 'processing', 'worker_id', worker, 'started_at', t, 'attempts', attempts,
+             'lease_expires_at', t + lease)
+  redis.call('ZADD', P .. 'leases', t + lease, id)
+  out[#out + 1] = 'lease_expires_at'
+  out[#out + 1] = num(t + lease)
+else
+  redis.call('HSET', k, 'state', 'processing', 'worker_id', worker, 'started_at', t, 'attempts', attempts)
+end
+for i = 1, #h, 2 do
+  local f = h[i]
+  if f ~= 'state' and f ~= 'worker_id' and f ~= 'started_at' and f ~= 'attempts' and f ~= 'lease_expires_at' then
+    out[#out + 1] = f
+    out[#out + 1] = h[i + 1]
+  end
+end
+redis.call('HINCRBYFLOAT', P .. 'sums', 'wait', t - created)
+redis.call('HINCRBY', P .. 'sums', 'started', 1)
+event(t, id, 'processing', worker, attempts, nil)
+seen(worker, t, id)
+redis.call('HSET', P .. 'claims', worker, token .. ' ' .. id)
+return {1, out}
+"""
+
+# Comprobación común de heartbeat y finish: {'unknown'}, {'state', estado} o {'lease', dueño}.
+_OWNED = r"""
+local k = tkey(id)
+local f = redis.call('HMGET', k, 'state', 'worker_id', 'started_at', 'attempts', 'lease_expires_at')
+if not f[1] then return {'unknown'} end
+"""
+
+# ARGV: P, ahora, id, worker, lease ('' = sin concesiones)  →  {'ok', vencimiento o ''} o error
+HEARTBEAT = PRELUDE + r"""
+local t = now_from(ARGV[2])
+local id, worker, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
+""" + _OWNED + r"""
+if f[1] ~= 'processing' then return {'state', f[1]} end
+if f[2] ~= worker then return {'lease', f[2] or ''} end
+seen(worker, t, id)
+if not lease then return {'ok', ''} end
+redis.call('HSET', k, 'lease_expires_at', t + lease)
+redis.call('ZADD', P .. 'leases', t + lease, id)
+return {'ok', num(t + lease)}
+"""
+
+# ARGV: P, ahora, id, estado final, worker ('' = cualquiera), dato (resultado JSON o error), reintento (0/1)
+FINISH = PRELUDE + r"""
+local t = now_from(ARGV[2])
+local id, target, worker, data, retry = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1'
+""" + _OWNED + r"""
+if f[1] ~= 'processing' then
+  -- Reintento tras perder la conexión: si el primer envío ya se aplicó, no es un error.
+  if retry and f[1] == target and (worker == '' or f[2] == worker) then return {'ok'} end
+  return {'state', f[1]}
+end
+if worker ~= '' and f[2] ~= worker then return {'lease', f[2] or ''} end
+redis.call('LREM', P .. 'processing', 1, id)
+redis.call('RPUSH', P .. 'finished', id)
+if f[5] then
+  redis.call('ZREM', P .. 'leases', id)
+  redis.call('HDEL', k, 'lease_expires_at')
+end
+-- una tarea en proceso nunca tiene 'result' ni 'error': solo se escriben al terminar
+local reason = nil
+if target == 'completed' then
+  if data ~= '' then
+    redis.call('HSET', k, 'state', target, 'finished_at', t, 'result', data)
+  else
+    redis.call('HSET', k, 'state', target, 'finished_at', t)
+  end
+else
+  redis.call('HSET', k, 'state', target, 'finished_at', t, 'error', data)
+  reason = data
+end
+redis.call('HINCRBY', P .. 'counts', target, 1)
+redis.call('HINCRBYFLOAT', P .. 'sums', 'processing', t - tonumber(f[3]))
+event(t, id, target, f[2], tonumber(f[4]), reason)
+seen(f[2], t, nil)
+return {'ok'}
+"""
+
+# ARGV: P, ahora, max_attempts  →  {ids recuperados (ordenados), pendientes + en proceso}
+REQUEUE = PRELUDE + r"""
+local t = now_from(ARGV[2])
+local expired = requeue_expired(t, tonumber(ARGV[3]))
+return {expired, redis.call('LLEN', P .. 'pending') + redis.call('LLEN', P .. 'processing')}
+"""
+
+# ARGV: P, ahora, inmediato (0/1)  →  número de tareas canceladas
+SHUTDOWN = PRELUDE + r"""
+local t = now_from(ARGV[2])
+redis.call('SET', P .. 'shutdown', '1')
+local cancelled = 0
+if ARGV[3] == '1' then
+  while true do
+    local id = redis.call('LMOVE', P .. 'pending', P .. 'finished', 'RIGHT', 'RIGHT')
+    if not id then break end
+    local k = tkey(id)
+    local err = 'Tarea ' .. id .. ' cancelada: la cola se cerró antes de procesarla.'
+    redis.call('HSET', k, 'state', 'failed', 'finished_at', t, 'error', err)
+    redis.call('HINCRBY', P .. 'counts', 'failed', 1)
+    redis.call('HINCRBY', P .. 'counts', 'cancelled', 1)
+    event(t, id, 'failed', redis.call('HGET', k, 'worker_id'), tonumber(redis.call('HGET', k, 'attempts')), err)
+    cancelled = cancelled + 1
+  end
+end
+for i = 1, 64 do redis.call('LPUSH', P .. 'notify', '1') end
+redis.call('LTRIM', P .. 'notify', 0, 999)
+return cancelled
+"""
+
+SCRIPTS: dict[str, str] = {"add": ADD, "claim": CLAIM, "heartbeat": HEARTBEAT, "finish": FINISH,
+                           "requeue": REQUEUE, "shutdown": SHUTDOWN}

@@ -1,0 +1,36 @@
+"""El texto de ``--pipeline`` de ``python -m lab enqueue`` (no necesita Redis)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab.cli_queue import parse_pipeline
+from lab.errors import FilterSpecError
+
+
+def test_short_form_with_positional_and_named_parameters():
+    spec = parse_pipeline("blur:3, brightness:1.3,resize:width=32,grayscale")
+    assert spec == {"name": "pipeline", "filters": [
+        {"name": "blur", "radius": 3}, {"name": "brightness", "factor": 1.3},
+        {"name": "resize", "width": 32}, {"name": "grayscale"}]}
+
+
+def test_json_text_and_json_file_give_the_same_spec(tmp_path):
+    text = '{"name": "pipeline", "filters": [{"name": "blur", "radius": 3}]}'
+    path = tmp_path / "pipeline.json"
+    path.write_text(text, encoding="utf-8")
+    assert parse_pipeline(text) == parse_pipeline(str(path)) == json.loads(text)
+    assert parse_pipeline('[{"name": "blur", "radius": 3}]') == json.loads(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("brilo:2", "Filtro desconocido 'brilo'"),
+    ("blur:1:2:3", "admite 1 parámetro por posición"),
+    ("blur:-4", "El pipeline 'blur:-4' no es válido: .*radius"),
+    ('{"name": ', "no es JSON válido"),
+])
+def test_bad_pipelines_give_a_clear_error(text, expected):
+    with pytest.raises(FilterSpecError, match=expected):
+        parse_pipeline(text)
