@@ -136,6 +136,10 @@ class BaseWorker:
         with self._lock:
             self._running = False
             self._stop.clear()
+        try:  # despedirse de la cola (registro de workers en Redis); sin reintentos al salir
+            self.queue.worker_stopped(self.worker_id, retry=False)
+        except Exception as exc:
+            self.logger.debug(f"No se pudo anotar la parada de {self.worker_id}: {describe_error(exc)}")
 
     def _tasks(self, forever: bool) -> Iterator[Task]:
         """Las tareas que este worker va obteniendo de la cola, hasta que toque parar."""

@@ -76,6 +76,14 @@ class QueueAPI(abc.ABC):
     @abc.abstractmethod
     def audit(self) -> list[str]: ...
 
+    def worker_stopped(self, worker_id: str, retry: bool = True) -> bool:
+        """Anota que ``worker_id`` terminó de forma ordenada; ``True`` si se pudo anotar.
+
+        La cola en memoria no lleva registro de workers y no hace nada; la de Redis lo usa
+        para que ``python -m lab stats`` lo muestre como parado y no como perdido.
+        """
+        return True
+
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
         """Añade varias tareas; devuelve sus ids en el mismo orden."""
         return [self.add_task(payload) for payload in payloads]
