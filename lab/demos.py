@@ -183,9 +183,10 @@ def demo_multiple(images_dir=None, output_dir="output", *, size=DEFAULT_SIZE, ki
         f"{os.cpu_count()} núcleos en esta máquina)")
     summary["kind"] = kind
     if summary["speedup"] < 1.5 and kind == "thread":
-        out("ℹ️  Con hilos, el GIL de Python deja que solo uno ejecute código Python (y los filtros de Pillow "
-            "que no lo liberan, como el desenfoque) a la vez: el speedup depende de la máquina y de la carga. "
-            "Con procesos (sesión 5; aquí: --kind process) cada worker tiene su propio núcleo.")
+        out("ℹ️  Con hilos, las partes en Python (y operaciones de Pillow que no sueltan el GIL, como "
+            "ImageEnhance o codificar a BytesIO) se ejecutan de una en una; el speedup también depende de que "
+            "los núcleos estén libres. Con procesos (sesión 5; aquí: --kind process) cada worker tiene su propio "
+            "intérprete.")
     return summary
 
 
