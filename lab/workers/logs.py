@@ -150,8 +150,8 @@ def configure_logging(*, json: bool | None = None, level: int | str | None = Non
         handler.setFormatter(GuideFormatter())
         root.addHandler(handler)
         root.propagate = False
-        if root.level == logging.NOTSET:
-            root.setLevel(logging.INFO)
+    if root.level == logging.NOTSET:  # sin nivel propio heredaría WARNING del raíz y callaría los INFO
+        root.setLevel(logging.INFO)
     if json is not None:
         handler.setFormatter(JsonFormatter() if json else GuideFormatter())
     if level is not None:

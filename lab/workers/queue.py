@@ -25,6 +25,8 @@ COMPLETED, FAILED = TaskState.COMPLETED, TaskState.FAILED
 # para recuperar tareas caducadas (con un reloj inyectado el tiempo real no avanza solo).
 _LEASE_POLL = 0.05
 
+_new = object.__new__
+
 
 class _Record:
     """Estado mutable de una tarea dentro de la cola; fuera solo salen instantáneas ``Task``."""
@@ -39,8 +41,14 @@ class _Record:
         self.created_at = now
 
     def snapshot(self) -> Task:
-        return Task(self.id, self.payload, self.state, self.attempts, self.worker_id, self.created_at,
-                    self.started_at, self.finished_at, self.lease_expires_at, self.result, self.error)
+        # Como Task(...) pero sin pasar por el __init__ de una dataclass congelada (un
+        # object.__setattr__ por campo): ~3x más rápido y el mismo objeto (igual, mismo repr).
+        task = _new(Task)
+        task.__dict__.update(id=self.id, payload=self.payload, state=self.state, attempts=self.attempts,
+                             worker_id=self.worker_id, created_at=self.created_at, started_at=self.started_at,
+                             finished_at=self.finished_at, lease_expires_at=self.lease_expires_at,
+                             result=self.result, error=self.error)
+        return task
 
 
 class TaskQueue(QueueAPI):
@@ -63,6 +71,9 @@ class TaskQueue(QueueAPI):
         # all_done: se avisa cuando ya no queda nada pendiente ni en proceso, o al cerrar;
         # quien espera en join() comprueba si ha terminado.
         self.all_done = threading.Condition(self._lock)
+        # Cuántos hilos esperan en cada condición: sin nadie esperando no hace falta avisar
+        # (notify() cuesta ~1 µs aunque no haya nadie, y se llamaría en cada operación).
+        self._get_waiters = self._join_waiters = 0
         self._tasks: dict[str, _Record] = {}
         self._pending: collections.deque[str] = collections.deque()
         self._processing: set[str] = set()
@@ -91,7 +102,8 @@ class TaskQueue(QueueAPI):
             self._counts[PENDING] += 1
             self._pending.append(task_id)
             self._events.append((now, task_id, PENDING, None, 0, None))
-            self.not_empty.notify()
+            if self._get_waiters:
+                self.not_empty.notify()
             return task_id
 
     # --- consumir ---------------------------------------------------------------------
@@ -105,7 +117,8 @@ class TaskQueue(QueueAPI):
         """
         deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
         with self.not_empty:
-            self._requeue_expired_locked()
+            if self.lease_timeout is not None:
+                self._requeue_expired_locked()
             while not self._pending:
                 if self._shutdown or deadline is None:
                     return None
@@ -114,7 +127,11 @@ class TaskQueue(QueueAPI):
                     return None
                 if self._processing and self.lease_timeout is not None:
                     remaining = min(remaining, _LEASE_POLL)
-                self.not_empty.wait(remaining)
+                self._get_waiters += 1
+                try:
+                    self.not_empty.wait(remaining)
+                finally:
+                    self._get_waiters -= 1
                 self._requeue_expired_locked()
             record = self._tasks[self._pending.popleft()]
             now = self.clock()
@@ -172,7 +189,7 @@ class TaskQueue(QueueAPI):
             self._sums["processing"] += now - record.started_at
             self._sums["finished"] += 1
             self._events.append((now, task_id, state, record.worker_id, record.attempts, error))
-            if not self._pending and not self._processing:
+            if self._join_waiters and not self._pending and not self._processing:
                 self.all_done.notify_all()
 
     def _owned(self, task_id: str, worker_id: str | None, verb: str) -> _Record:
@@ -244,7 +261,11 @@ class TaskQueue(QueueAPI):
                     return False
                 if self._processing and self.lease_timeout is not None:
                     remaining = _LEASE_POLL if remaining is None else min(remaining, _LEASE_POLL)
-                self.all_done.wait(remaining)
+                self._join_waiters += 1
+                try:
+                    self.all_done.wait(remaining)
+                finally:
+                    self._join_waiters -= 1
                 self._requeue_expired_locked()
             return True
 

@@ -24,6 +24,11 @@ class TaskState(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # El hash de Enum es una función Python (hash del nombre); el de str va en C y es
+    # coherente con la igualdad (TaskState.PENDING == "pending"): los contadores por estado
+    # de la cola se actualizan varias veces por tarea.
+    __hash__ = str.__hash__
+
 
 STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
 
