@@ -36,3 +36,9 @@ def jpeg_path(tmp_path):
     path = tmp_path / "entrada.jpg"
     gradient_image("RGB", (64, 48)).save(path, quality=90)
     return path
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Los tests de navegador, al final: Playwright (API síncrona) mantiene un bucle de asyncio
+    en marcha en el hilo principal mientras vive, y ``asyncio.run`` de otros tests fallaría."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

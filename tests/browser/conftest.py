@@ -36,7 +36,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_api():
     """Playwright (API síncrona) arrancado una vez; se salta o falla si no hay Chromium."""
     if not CHROMIUM.exists():
@@ -52,7 +52,7 @@ def playwright_api():
         manager.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_api):
     """Chromium sin cabeza de Debian (nunca `playwright install`), cerrado al final de la sesión."""
     instance = playwright_api.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -63,7 +63,7 @@ def browser(playwright_api):
         instance.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def notebook_root(tmp_path_factory) -> Path:
     """Copia temporal del repositorio en lo que importa a los cuadernos: ``notebooks/`` e ``images/``.
 
@@ -78,7 +78,7 @@ def notebook_root(tmp_path_factory) -> Path:
     return base / "notebooks"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server(browser, notebook_root):
     """Un JupyterLab para toda la sesión sobre la copia de los cuadernos; se para pase lo que pase."""
     # Carpeta corta en /tmp: el socket y los ficheros de conexión de los kernels viven ahí.
