@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from PIL import Image
 
@@ -36,6 +38,16 @@ def jpeg_path(tmp_path):
     path = tmp_path / "entrada.jpg"
     gradient_image("RGB", (64, 48)).save(path, quality=90)
     return path
+
+
+@pytest.fixture
+def quiet_workers():
+    """Workers sin líneas INFO durante el test (se restaura el nivel al terminar)."""
+    logger = logging.getLogger("lab.worker")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 def pytest_collection_modifyitems(session, config, items):

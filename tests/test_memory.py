@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gc
-import logging
 import pickle
 import tracemalloc
 
-import pytest
 from PIL import Image
 
 from tests._workers_helpers import tiny_image
@@ -16,15 +14,6 @@ from lab.workers import SimpleWorker, TaskQueue
 SIZE = (128, 96)                        # una imagen así ocupa 48 KB en Pillow (4 bytes por píxel)
 IMAGE_BYTES = SIZE[0] * SIZE[1] * 4
 PER_TASK_LIMIT = 8 * 1024               # registro + payload + resultado + eventos de la cola: ~2 KB
-
-
-@pytest.fixture
-def quiet():
-    logger = logging.getLogger("lab.worker")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def _run(n: int, source, out_dir):
@@ -40,7 +29,7 @@ def _alive_images() -> int:
     return sum(isinstance(obj, Image.Image) for obj in gc.get_objects())
 
 
-def test_memory_per_task_is_small_and_results_hold_no_pixels(tmp_path, quiet):
+def test_memory_per_task_is_small_and_results_hold_no_pixels(tmp_path, quiet_workers):
     source = tiny_image(tmp_path / "in.jpg", size=SIZE)
     _run(5, source, tmp_path)  # calentar cachés (imports, tablas de Pillow)
     images_before = _alive_images()

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import collections
-import logging
 
 import pytest
 
 from tests._workers_helpers import NoOpWorker
 from lab.workers import TaskQueue, TaskState, WorkerPool
 from lab.workers.pool import register_runner
-
-
-@pytest.fixture
-def quiet_workers():
-    logger = logging.getLogger("lab.worker")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def test_pool_runs_until_the_queue_is_empty_and_aggregates(quiet_workers):
