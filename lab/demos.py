@@ -110,8 +110,10 @@ def format_results(summary: dict[str, Any], n_filters: int) -> str:
             ("Tiempo promedio", f"{summary['average_time']:.3f}s por tarea"),
             ("Tasa de éxito", f"{summary['success_rate']:.1%}")]
     width = max(len(label) for label, _ in rows)
-    lines = ["", "📊 Resultados", f"| {'Métrica':<{width}} | Valor", f"|{'-' * (width + 2)}|{'-' * 20}"]
-    lines += [f"| {label:<{width}} | {value}" for label, value in rows]
+    value_width = max(len("Valor"), *(len(value) for _, value in rows))
+    lines = ["", "📊 Resultados", f"| {'Métrica':<{width}} | {'Valor':<{value_width}} |",
+             f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|"]
+    lines += [f"| {label:<{width}} | {value:<{value_width}} |" for label, value in rows]
     lines += ["", "⏱️  Breakdown de tiempos (media por tarea):",
               f"- Carga de imagen: {summary['load']:.3f}s (primera vez: {summary['first_load']:.3f}s)",
               f"- Pipeline ({n_filters} filtros): ~{summary['pipeline']:.3f}s",
