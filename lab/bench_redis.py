@@ -1,23 +1,38 @@
-"""Benchmark de la cola en Redis: tareas/s de ``RedisTaskQueue`` frente a ``SimpleWorker`` de RQ.
+"""Benchmark de la cola en Redis: tareas no-op/s del worker de lab frente a ``SimpleWorker`` de RQ.
 
-Las dos mueven tareas no-op por el mismo servidor Redis: lab hace ``add_task`` +
-``get_task`` + ``mark_completed`` (una tarea detrás de otra, como un worker); RQ encola con
-``Queue.enqueue`` y las consume ``SimpleWorker(...).work(burst=True)`` en el mismo proceso.
-RQ es una dependencia solo de desarrollo (``pip install -e '.[dev]'``)::
+Lado a lado en una sola ejecución, sobre el mismo servidor, con el mismo número de tareas no-op
+y en rondas intercaladas (lab, RQ, lab, RQ...). Dos medidas por ronda:
 
-    python -m lab.bench_redis --queue redis://127.0.0.1:6379/0 --tasks 2000
+- **worker** (la del objetivo, >= 10x): la cola ya llena (encolada en lote, sin medir) y un
+  worker de cada lado la vacía: ``QueueWorker(...).start()`` de lab y
+  ``SimpleWorker(...).work(burst=True)`` de RQ, los dos en este proceso y con el log en WARNING.
+- **de punta a punta**: encolar una a una (``add_task`` / ``Queue.enqueue``) y vaciar igual.
+
+Cada lado da la mediana y el rango (mín.–máx.) de sus rondas; el cociente se calcula ronda a
+ronda. RQ es una dependencia solo de desarrollo (``pip install -e '.[dev]'``)::
+
+    python -m lab.bench_redis                       # arranca un redis-server propio
+    python -m lab.bench_redis --queue redis://127.0.0.1:6379/0 --tasks 2000 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import statistics
 import sys
 import time
 import uuid
 from typing import Any, Callable
 
 from lab.errors import LabError
+
+TARGET_RATIO = 10.0
+QUICK_TASKS, QUICK_ROUNDS = 100, 1
+DEFAULT_TASKS, DEFAULT_ROUNDS = 1000, 3
+_QUIET = logging.getLogger("lab.bench.redis.worker")
+_QUIET.setLevel(logging.WARNING)
 
 
 def noop() -> None:
@@ -29,149 +44,199 @@ def _rate(n_tasks: int, seconds: float) -> float:
     return n_tasks / seconds if seconds > 0 else float("inf")
 
 
-def _server_cpu(client: Any) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
-def measure(client: Any, run: Callable[[], None]) -> tuple[float, float]:
-    """(segundos de reloj, segundos de CPU de este proceso + del servidor Redis) de ``run()``.
-
-    La CPU no depende de lo ocupada que esté la máquina; el reloj sí.
-    """
-    wall, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(client)
+def _timed(run: Callable[[], None]) -> float:
+    start = time.perf_counter()
     run()
-    server = _server_cpu(client) - server
-    return time.perf_counter() - wall, time.process_time() - cpu + server
+    return time.perf_counter() - start
 
 
-def bench_lab(url: str, n_tasks: int) -> dict[str, Any]:
-    """lab: add + get + mark tarea a tarea, y por separado encolar en lote y vaciar la cola como un worker."""
+def lab_round(url: str, n_tasks: int) -> dict[str, float]:
+    """Una ronda de lab: tareas/s del worker vaciando una cola llena y de punta a punta."""
     from lab.workers.redis_queue import RedisTaskQueue
+    from lab.workers.worker_process import QueueWorker
 
     queue = RedisTaskQueue(url, name=f"bench-{uuid.uuid4().hex[:8]}")
-
-    def one_by_one() -> None:
-        for _ in range(n_tasks):
-            queue.add_task({"noop": True})
-            task = queue.get_task("bench")
-            queue.mark_completed(task.id, result={}, worker_id="bench")
-
-    def drain() -> None:
-        while (task := queue.get_task("bench")) is not None:
-            queue.mark_completed(task.id, result={}, worker_id="bench")
-
     try:
-        wall, cpu = measure(queue._client, one_by_one)
+        def work() -> None:
+            QueueWorker("bench", None, queue, logger=_QUIET).start()
+
+        def one_by_one() -> None:
+            for _ in range(n_tasks):
+                queue.add_task({"noop": True})
+            work()
+
+        end_to_end = _timed(one_by_one)
         queue.clear()
-        enqueue, _ = measure(queue._client, lambda: queue.add_tasks({"noop": True} for _ in range(n_tasks)))
-        drain_wall, drain_cpu = measure(queue._client, drain)
-        assert queue.get_stats()["completed"] == n_tasks
+        queue.add_tasks({"noop": True} for _ in range(n_tasks))
+        drain = _timed(work)
+        done = queue.get_stats()["completed"]
+        if done != n_tasks:
+            raise LabError(f"El benchmark de lab completó {done} tareas de {n_tasks}.")
     finally:
         queue.delete()
-    return {"lab_tasks_per_s": _rate(n_tasks, wall), "lab_tasks_per_cpu_s": _rate(n_tasks, cpu),
-            "lab_enqueue_per_s": _rate(n_tasks, enqueue), "lab_drain_per_s": _rate(n_tasks, drain_wall),
-            "lab_drain_per_cpu_s": _rate(n_tasks, drain_cpu)}
+        queue.close()
+    return {"worker": _rate(n_tasks, drain), "end_to_end": _rate(n_tasks, end_to_end)}
 
 
-def bench_rq(url: str, n_tasks: int) -> dict[str, Any]:
-    """RQ: ``enqueue`` + ``SimpleWorker.work(burst=True)``, y por separado ``enqueue_many`` y el vaciado."""
-    try:
-        import redis
-        from rq import Queue, SimpleWorker
-    except ImportError as exc:
-        raise LabError("El benchmark contra RQ necesita el paquete rq: pip install -e '.[dev]'.") from exc
+def rq_round(url: str, n_tasks: int) -> dict[str, float]:
+    """Una ronda de RQ: tareas/s de ``SimpleWorker`` (burst) vaciando una cola llena y de punta a punta."""
+    import redis
+    from rq import Queue, SimpleWorker
+
     connection = redis.Redis.from_url(url)
     queue = Queue(f"bench-{uuid.uuid4().hex[:8]}", connection=connection)
 
+    workers: list[Any] = []
+
     def work() -> None:
-        SimpleWorker([queue], connection=connection).work(burst=True, logging_level="WARNING")
+        workers.append(SimpleWorker([queue], connection=connection))
+        workers[-1].work(burst=True, logging_level="WARNING")
 
     def one_by_one() -> None:
         for _ in range(n_tasks):
             queue.enqueue("lab.bench_redis.noop")
         work()
 
-    def enqueue_many() -> None:
-        queue.enqueue_many([Queue.prepare_data("lab.bench_redis.noop") for _ in range(n_tasks)])
-
     try:
-        wall, cpu = measure(connection, one_by_one)
-        enqueue, _ = measure(connection, enqueue_many)
-        drain_wall, drain_cpu = measure(connection, work)
-        finished = queue.finished_job_registry.count
+        end_to_end = _timed(one_by_one)
+        queue.enqueue_many([Queue.prepare_data("lab.bench_redis.noop") for _ in range(n_tasks)])
+        drain = _timed(work)
+        done = queue.finished_job_registry.count
+        if done != 2 * n_tasks:
+            raise LabError(f"El benchmark de RQ completó {done} tareas de {2 * n_tasks}.")
     finally:
         registry = queue.finished_job_registry
-        job_keys = [f"rq:job:{job_id}" for job_id in registry.get_job_ids()]
+        job_keys = [f"rq:{kind}:{job_id}" for job_id in registry.get_job_ids() for kind in ("job", "results")]
         for start in range(0, len(job_keys), 500):
             connection.delete(*job_keys[start:start + 500])
-        connection.delete(registry.key)
+        connection.delete(registry.key, *(worker.key for worker in workers))
         queue.empty()
         queue.delete(delete_jobs=True)
         connection.close()
-    return {"rq_tasks_per_s": _rate(n_tasks, wall), "rq_tasks_per_cpu_s": _rate(n_tasks, cpu),
-            "rq_enqueue_per_s": _rate(n_tasks, enqueue), "rq_drain_per_s": _rate(n_tasks, drain_wall),
-            "rq_drain_per_cpu_s": _rate(n_tasks, drain_cpu), "rq_finished": finished}
+    return {"worker": _rate(n_tasks, drain), "end_to_end": _rate(n_tasks, end_to_end)}
 
 
-def bench_redis(url: str, n_tasks: int = 1000, rounds: int = 3) -> dict[str, Any]:
-    """Mide lab y RQ sobre el mismo Redis con ``n_tasks`` tareas no-op; devuelve tasas y cocientes.
+def _summary(values: list[float]) -> dict[str, Any]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
-    Dos medidas: de punta a punta (encolar una a una y procesar) y solo el worker vaciando
-    una cola ya llena (``drain``). Alterna ``rounds`` rondas y se queda con la mejor de cada
-    cual; las tasas «por CPU» (segundos de CPU del cliente + del servidor Redis) no cambian
-    si la máquina está ocupada con otras cosas. El objetivo de ``ratio_drain`` es >= 10.
-    Lanza ``QueueConnectionError`` si Redis no responde y ``LabError`` si falta rq.
+
+def bench_redis(url: str, n_tasks: int = DEFAULT_TASKS, rounds: int = DEFAULT_ROUNDS) -> dict[str, Any]:
+    """Mide lab y RQ en ``url`` con ``n_tasks`` tareas no-op y ``rounds`` rondas intercaladas.
+
+    Devuelve, para ``worker`` y ``end_to_end``, el resumen de cada lado (``lab``, ``rq``:
+    mediana, mín., máx. y cada ronda, en tareas/s) y ``ratio`` (lab/RQ ronda a ronda), más
+    ``target`` y ``ok`` (mediana del cociente del worker >= objetivo). Lanza
+    ``QueueConnectionError`` si Redis no responde y ``LabError`` si un lado no completa todo.
     """
-    labs, rqs = [], []
+    from lab.workers.redis_connect import safe_url
+
+    runs: list[tuple[dict[str, float], dict[str, float]]] = []
     for _ in range(max(rounds, 1)):
-        labs.append(bench_lab(url, n_tasks))
-        rqs.append(bench_rq(url, n_tasks))
-    report: dict[str, Any] = {"n_tasks": n_tasks, "rounds": len(labs)}
-    for rows in (labs, rqs):
-        report.update({key: max(row[key] for row in rows) for key in rows[0]})
-    report["ratio"] = report["lab_tasks_per_s"] / report["rq_tasks_per_s"]
-    report["ratio_cpu"] = report["lab_tasks_per_cpu_s"] / report["rq_tasks_per_cpu_s"]
-    report["ratio_drain"] = report["lab_drain_per_s"] / report["rq_drain_per_s"]
-    report["ratio_drain_cpu"] = report["lab_drain_per_cpu_s"] / report["rq_drain_per_cpu_s"]
-    report["target_ratio"] = 10.0
+        runs.append((lab_round(url, n_tasks), rq_round(url, n_tasks)))
+    report: dict[str, Any] = {"url": safe_url(url), "n_tasks": n_tasks, "rounds": len(runs),
+                              "hiredis": _has_hiredis(), "target": TARGET_RATIO}
+    for kind in ("worker", "end_to_end"):
+        report[kind] = {"lab": _summary([lab[kind] for lab, _ in runs]),
+                        "rq": _summary([rq[kind] for _, rq in runs]),
+                        "ratio": _summary([lab[kind] / rq[kind] for lab, rq in runs])}
+    report["ok"] = report["worker"]["ratio"]["median"] >= TARGET_RATIO
     return report
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """Tabla corta en español con las tasas y los cocientes."""
-    def row(label: str, key: str) -> str:
-        cpu = report.get(key.replace("_per_s", "_per_cpu_s"))
-        return f"  {label:<44}{report[key]:9.0f}" + (f"   {cpu:9.0f}" if cpu is not None else "")
-    return "\n".join([
-        f"Tareas no-op por Redis ({report['n_tasks']} tareas, un proceso, mejor de {report['rounds']} rondas):",
-        f"  {'':<44}{'tareas/s':>9}   {'por s CPU':>9}",
-        row("lab: add + get + mark, una a una", "lab_tasks_per_s"),
-        row("RQ: enqueue + SimpleWorker burst", "rq_tasks_per_s"),
-        row("lab: encolar en lote (add_tasks)", "lab_enqueue_per_s"),
-        row("RQ: encolar en lote (enqueue_many)", "rq_enqueue_per_s"),
-        row("lab: worker vaciando la cola (get + mark)", "lab_drain_per_s"),
-        row("RQ: SimpleWorker vaciando la cola (burst)", "rq_drain_per_s"),
-        f"  lab / RQ de punta a punta: {report['ratio']:.1f}x (CPU {report['ratio_cpu']:.1f}x); "
-        f"worker: {report['ratio_drain']:.1f}x (CPU {report['ratio_drain_cpu']:.1f}x); objetivo >= "
-        f"{report['target_ratio']:g}x",
-    ])
+def _has_hiredis() -> bool:
+    try:
+        from redis.utils import HIREDIS_AVAILABLE
+    except ImportError:  # pragma: no cover - depende de la versión de redis-py
+        return False
+    return bool(HIREDIS_AVAILABLE)
+
+
+def format_lines(report: dict[str, Any]) -> list[str]:
+    """Las líneas de la tabla en español: tareas/s de cada lado (mediana y rango) y el cociente."""
+    def rates(summary: dict[str, Any]) -> str:
+        return f"{summary['median']:>7.0f}  ({summary['min']:.0f}–{summary['max']:.0f})"
+
+    def ratio(summary: dict[str, Any]) -> str:
+        return f"{summary['median']:.1f}x ({summary['min']:.1f}–{summary['max']:.1f})"
+
+    worker, e2e = report["worker"], report["end_to_end"]
+    mark = "✅" if report["ok"] else "❌"
+    parser = "hiredis" if report["hiredis"] else "parser de Python (sin hiredis)"
+    rounds = "1 ronda" if report["rounds"] == 1 else f"{report['rounds']} rondas intercaladas"
+    server = "redis-server propio en" if report.get("server") == "propio" else "servidor"
+    return [
+        f"Cola en Redis, tareas no-op ({report['n_tasks']} por ronda, {rounds}, un proceso, {parser}; "
+        f"{server} {report['url']}):",
+        f"  {'':<42}tareas/s: mediana (mín.–máx.)",
+        f"  {'lab: QueueWorker vaciando la cola':<42}{rates(worker['lab'])}",
+        f"  {'RQ: SimpleWorker burst vaciando la cola':<42}{rates(worker['rq'])}",
+        f"  {'lab: add_task una a una + worker':<42}{rates(e2e['lab'])}",
+        f"  {'RQ: enqueue una a una + SimpleWorker':<42}{rates(e2e['rq'])}",
+        f"  {mark} worker lab / RQ: {ratio(worker['ratio'])}, objetivo >= {report['target']:g}x; "
+        f"de punta a punta: {ratio(e2e['ratio'])}",
+    ]
+
+
+def _skipped(reason: str) -> dict[str, Any]:
+    return {"section": "redis", "skipped": True, "reason": reason,
+            "lines": [f"Cola en Redis: omitida ({reason})."]}
+
+
+def bench_section(url: str | None, quick: bool) -> dict[str, Any]:
+    """La sección «redis» de ``python -m lab bench``: el informe de ``bench_redis`` más ``lines``.
+
+    Con ``url=None`` arranca un redis-server propio en un puerto libre de 127.0.0.1 y lo para
+    al terminar. ``quick`` usa 100 tareas y 1 ronda. Nunca lanza por falta de Redis o de RQ:
+    devuelve ``{"section": "redis", "skipped": True, "reason": ..., "lines": [...]}``.
+    Claves si se ejecuta: ``section``, ``skipped`` (False), ``server`` ("propio"/"dado"),
+    ``url``, ``n_tasks``, ``rounds``, ``hiredis``, ``target``, ``ok``, ``worker``,
+    ``end_to_end`` y ``lines``.
+    """
+    try:
+        import redis  # noqa: F401
+        import rq  # noqa: F401
+    except ImportError as exc:
+        return _skipped(f"falta el paquete {exc.name}: pip install -e '.[dev]'")
+    n_tasks, rounds = (QUICK_TASKS, QUICK_ROUNDS) if quick else (DEFAULT_TASKS, DEFAULT_ROUNDS)
+    try:
+        if url is not None:
+            report = bench_redis(url, n_tasks, rounds)
+            report["server"] = "dado"
+        else:
+            from lab.redis_server import throwaway_redis
+
+            with throwaway_redis() as own_url:
+                report = bench_redis(own_url, n_tasks, rounds)
+            report["server"] = "propio"
+    except LabError as exc:
+        return _skipped(str(exc).rstrip("."))
+    report.update(section="redis", skipped=False)
+    report["lines"] = format_lines(report)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lab.bench_redis --queue URL [--tasks N] [--json]``."""
+    """``python -m lab.bench_redis [--queue URL] [--tasks N] [--rounds R] [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m lab.bench_redis", description=__doc__.splitlines()[0])
-    parser.add_argument("--queue", default="redis://127.0.0.1:6379/0", metavar="URL")
-    parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--queue", default=None, metavar="URL",
+                        help="Redis que usar (por defecto arranca un redis-server propio)")
+    parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS)
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
-        report = bench_redis(args.queue, args.tasks, args.rounds)
-    except LabError as exc:
+        if args.queue is None:
+            from lab.redis_server import throwaway_redis
+
+            with throwaway_redis() as url:
+                report = bench_redis(url, args.tasks, args.rounds)
+            report["server"] = "propio"
+        else:
+            report = bench_redis(args.queue, args.tasks, args.rounds)
+    except (LabError, ImportError) as exc:
         print(f"❌ {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(report) if args.json else format_report(report))
+    print(json.dumps(report) if args.json else "\n".join(format_lines(report)))
     return 0
 
 

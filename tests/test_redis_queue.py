@@ -237,9 +237,9 @@ def test_claim_retried_after_a_lost_reply_returns_the_same_task(redis_url):
     first = queue._run("claim", "w", "60", 3, "ficha-1", "0")      # la respuesta "se pierde"
     again = queue._run("claim", "w", "60", 3, "ficha-1", "1")      # reintento con la misma ficha
     assert first[0] == again[0] == 1
-    assert dict(zip(again[1][::2], again[1][1::2]))["id"] == ids[0]
+    assert json.loads(again[1])["id"] == ids[0]
     other = queue._run("claim", "w", "60", 3, "ficha-2", "1")      # otra ficha: otra tarea
-    assert dict(zip(other[1][::2], other[1][1::2]))["id"] == ids[1]
+    assert json.loads(other[1])["id"] == ids[1]
     assert queue.get_stats()["processing"] == 2 and queue.audit() == []
 
 

@@ -84,6 +84,18 @@ class QueueAPI(abc.ABC):
         """
         return True
 
+    def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
+                              timeout: float | None = None) -> Task | None:
+        """Marca ``task_id`` como completada por ``worker_id`` y le entrega la siguiente tarea.
+
+        Equivale a ``mark_completed(task_id, result, worker_id)`` seguido de
+        ``get_task(worker_id, timeout)``; una cola puede hacerlo en una sola operación (la de
+        Redis, en una ida y vuelta). Lanza lo mismo que ``mark_completed`` y, entonces, no
+        entrega ninguna tarea.
+        """
+        self.mark_completed(task_id, result=result, worker_id=worker_id)
+        return self.get_task(worker_id, timeout=timeout)
+
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
         """Añade varias tareas; devuelve sus ids en el mismo orden."""
         return [self.add_task(payload) for payload in payloads]

@@ -20,6 +20,7 @@ una orden (sin memoria, réplica de solo lectura, permisos ACL) lanza ``QueueErr
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -81,7 +82,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
                 f"redis://[:contraseña@]host:6379/0, rediss://... (TLS) o unix:///ruta/redis.sock.") from exc
         self._options = {"name": name, "lease_timeout": lease_timeout, "max_attempts": max_attempts,
                          "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
-        self._scripts = {key: self._client.register_script(source) for key, source in SCRIPTS.items()}
+        self._shas = {key: hashlib.sha1(source.encode()).hexdigest() for key, source in SCRIPTS.items()}
         self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
         self._outage_lock = threading.Lock()
         self._outage = False
@@ -149,10 +150,18 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             logger.warning(f"🔌 Conexión con Redis en {safe_url(self.url)} recuperada", extra=extra)
 
     def _run(self, script: str, *args: Any) -> Any:
-        """Llama al script ``script`` con ``P`` y el instante actual delante de ``args``."""
+        """Llama al script ``script`` con ``P`` y el instante actual delante de ``args``.
+
+        Un solo ``EVALSHA`` por llamada; si el servidor no tiene el script (se reinició sin
+        AOF o se vació con SCRIPT FLUSH) lo carga y repite.
+        """
         def call(retry: bool) -> Any:
-            values = [a(retry) if callable(a) else a for a in args]
-            return self._scripts[script](args=[self.prefix, self._now_arg(), *values])
+            values = [self.prefix, self._now_arg(), *(a(retry) if callable(a) else a for a in args)]
+            try:
+                return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
+            except self._redis.exceptions.NoScriptError:
+                self._shas[script] = self._client.script_load(SCRIPTS[script])
+                return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
         return self._retrying(call)
 
     def _now_arg(self) -> str:
@@ -204,7 +213,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             reply = self._run("claim", worker_id, lease, self.max_attempts, token,
                               lambda retry: "1" if retry else "0")
             if reply[0] == 1:
-                return _task_from_hash(reply[1])
+                return _task_from_hash(json.loads(reply[1]))
             _, closed, next_expiry, now = reply
             if closed or deadline is None:
                 return None
@@ -236,6 +245,26 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         """
         data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
         self._finish(task_id, "completed", worker_id, data, "completar")
+
+    def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
+                              timeout: float | None = None) -> Task | None:
+        """``mark_completed`` + ``get_task`` para el mismo worker en una sola ida y vuelta a Redis.
+
+        Si la tarea no se puede completar lanza lo mismo que ``mark_completed`` y no entrega
+        nada. Si no hay ninguna pendiente y hay ``timeout``, espera como ``get_task``.
+        """
+        data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
+        lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
+        token = f"{self._token_prefix}{next(self._tokens)}"
+        reply = self._run("finish_next", task_id, worker_id, data, lambda retry: "1" if retry else "0",
+                          lease, self.max_attempts, token)
+        self._raise_for(reply[0], task_id, worker_id, "completar")
+        claimed = reply[1]
+        if claimed[0] == 1:
+            return _task_from_hash(json.loads(claimed[1]))
+        if claimed[1] or not timeout or timeout <= 0:
+            return None
+        return self.get_task(worker_id, timeout=timeout)
 
     def mark_failed(self, task_id: str, error: str = "error desconocido",
                     worker_id: str | None = None) -> None:
