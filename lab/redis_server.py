@@ -33,7 +33,8 @@ def find_redis_server() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Un puerto TCP libre en 127.0.0.1 (el sistema lo elige)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -51,7 +52,7 @@ def throwaway_redis(timeout: float = 10.0) -> Iterator[str]:
     import redis
 
     with tempfile.TemporaryDirectory(prefix="lab-redis-") as directory:
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "redis.log"],

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -22,17 +21,9 @@ from pathlib import Path
 
 import pytest
 
-SERVER_NAMES = ("redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server", "/usr/local/bin/redis-server")
+from lab.redis_server import find_redis_server, free_port  # noqa: F401  (también los usan otros tests)
+
 _created: list = []
-
-
-def find_redis_server() -> str | None:
-    """Ruta del binario ``redis-server`` o ``None`` si no está instalado."""
-    for name in SERVER_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def require_redis_server() -> str:
@@ -50,13 +41,6 @@ def skip_or_fail(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true" or os.environ.get("LAB_REQUIRE_REDIS") == "1":
         pytest.fail(f"En CI los tests de Redis tienen que ejecutarse, pero {reason}.", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    """Un puerto TCP libre en 127.0.0.1 (el sistema lo elige)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
