@@ -41,6 +41,11 @@ class BaseWorker:
     argumento no es válido y ``FilterSpecError`` si ``pipeline`` es una spec errónea.
     """
 
+    #: Si al completar una tarea se pide ya la siguiente en la misma operación de la cola
+    #: (``complete_and_get_next``: una sola ida y vuelta en Redis). Solo para workers que
+    #: terminan sus tareas de una en una, en el mismo hilo que las pide.
+    chain_claims = False
+
     def __init__(self, worker_id: str, pipeline: Any, queue: QueueAPI, *,
                  logger: logging.Logger | None = None, retry: RetryPolicy | int | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.perf_counter,
@@ -72,6 +77,7 @@ class BaseWorker:
         self._beats_stop = threading.Event()
         self._beats: threading.Thread | None = None
         self.peak_concurrency = 0
+        self._next_task: Task | None = None  # entregada con complete_and_get_next, aún sin empezar
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.worker_id} state={self.state}>"
@@ -130,6 +136,9 @@ class BaseWorker:
         self._beats.start()
 
     def _end(self) -> None:
+        if self._next_task is not None:  # entregada pero sin empezar (p. ej. Ctrl-C): que no quede en processing
+            task, self._next_task = self._next_task, None
+            self._abort(task, KeyboardInterrupt())
         self._beats_stop.set()
         if self._beats is not None and self._beats is not threading.current_thread():
             self._beats.join()
@@ -143,7 +152,7 @@ class BaseWorker:
 
     def _tasks(self, forever: bool) -> Iterator[Task]:
         """Las tareas que este worker va obteniendo de la cola, hasta que toque parar."""
-        while not self.stopping:
+        while not self.stopping or self._next_task is not None:  # una tarea ya entregada se procesa
             task = self._claim(self.poll_interval if forever else None)
             if task is not None:
                 yield task
@@ -153,6 +162,9 @@ class BaseWorker:
     def _claim(self, timeout: float | None = None) -> Task | None:
         """Pide una tarea a la cola (sin esperar, o hasta ``timeout`` segundos); ``None`` si no hay."""
         self._touch()
+        if self._next_task is not None:
+            task, self._next_task = self._next_task, None
+            return task
         if self.stopping:
             return None
         return self.queue.get_task(self.worker_id, timeout=timeout)
@@ -235,7 +247,9 @@ class BaseWorker:
         extra = {"duration": duration, "attempt": attempts}
         message = None if error is None else failure_message(task.id, error, attempts)
         try:
-            if error is None:
+            if error is None and self.chain_claims and not self.stopping:
+                self._next_task = self.queue.complete_and_get_next(task.id, self.worker_id, result=result)
+            elif error is None:
                 self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id)
             else:
                 self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id)
