@@ -242,3 +242,33 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- La sección opcional «redis» de ``python -m lab bench`` (ver ``lab.bench.OPTIONAL_SECTION_MODULES``) ---
+
+SECTION_NAME = "redis"
+
+
+def run_section(ctx: Any) -> list[dict[str, Any]]:
+    """Filas de ``python -m lab bench``: tareas/s del worker de lab frente a RQ, ronda a ronda.
+
+    Usa el Redis de ``LAB_REDIS_URL`` si está definida y, si no, uno propio. Lanza
+    ``SectionSkipped`` con el motivo si no hay Redis, ``redis`` o ``rq``.
+    """
+    import os
+
+    from lab.bench import SectionSkipped
+    from lab.bench_tasks import compare
+
+    data = bench_section(os.environ.get("LAB_REDIS_URL"), ctx.quick)
+    if data["skipped"]:
+        raise SectionSkipped(data["reason"])
+    rows = []
+    for key, label in (("worker", "worker vaciando la cola"), ("end_to_end", "encolar + worker")):
+        lab_runs, rq_runs = data[key]["lab"]["runs"], data[key]["rq"]["runs"]
+        rows.append(compare("redis", f"RedisTaskQueue / RQ SimpleWorker ({label})",
+                            [1 / r for r in lab_runs], [1 / r for r in rq_runs], higher_is_better=True,
+                            op=">=" if key == "worker" else None, target=data["target"] if key == "worker" else None,
+                            unit="s/tarea", note=f"{data['n_tasks']} tareas no-op × {data['rounds']} rondas, "
+                                                 f"servidor {data['server']}"))
+    return rows
