@@ -128,6 +128,24 @@ def test_sigterm_finishes_the_current_task_then_exits(redis_url, workers):
     assert any("SIGTERM" in r["message"] for r in workers.records("w1"))
 
 
+def test_sigterm_while_redis_is_down_exits_without_waiting_for_it(tmp_path, workers):
+    server = RedisServer(tmp_path / "caido").start()
+    try:
+        workers.url = server.url
+        queue = RedisTaskQueue(server.url, name=workers.name)
+        proc = workers.start("w1", "--reconnect-timeout", "120")
+        wait_for(lambda: any(w["worker_id"] == "w1" for w in queue.workers()), 30, "w1 se registra en la cola")
+        server.stop()
+        wait_for(lambda: any("Sin conexión" in r["message"] for r in workers.records("w1")), 30,
+                 "w1 avisa de que perdió Redis")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)       # sin el arreglo esperaría los 120 s de --reconnect-timeout
+        assert proc.returncode == 2, workers.tail("w1")
+        assert "se deja de esperar" in workers.tail("w1")
+    finally:
+        server.stop()
+
+
 def test_redis_restart_mid_run_loses_and_duplicates_nothing(tmp_path, workers):
     server = RedisServer(tmp_path / "aof", aof=True).start()
     try:

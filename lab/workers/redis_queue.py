@@ -85,6 +85,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         self._shas = {key: hashlib.sha1(source.encode()).hexdigest() for key, source in SCRIPTS.items()}
         self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
         self._outage_lock = threading.Lock()
+        self._give_up = threading.Event()  # stop_reconnecting(): no esperar más a que Redis vuelva
         self._outage = False
         self.ping()
 
@@ -122,6 +123,10 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
                 if deadline is None:
                     deadline = now + self.reconnect_timeout
                     self._set_outage(True, exc)
+                if self._give_up.is_set():
+                    raise QueueConnectionError(
+                        f"Sin conexión con Redis en {safe_url(self.url)}: se deja de esperar porque el "
+                        f"worker se está parando ({describe_redis_error(exc)}).") from exc
                 if now >= deadline:
                     raise QueueConnectionError(
                         f"Se perdió la conexión con Redis en {safe_url(self.url)} y no volvió en "
@@ -135,6 +140,14 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             if retry:
                 self._set_outage(False)
             return result
+
+    def stop_reconnecting(self) -> None:
+        """Deja de reintentar: si Redis no responde, la próxima operación falla enseguida.
+
+        Lo usa un worker al recibir SIGTERM/SIGINT para no quedarse ``reconnect_timeout``
+        segundos esperando a un Redis caído; con Redis en marcha no cambia nada.
+        """
+        self._give_up.set()
 
     def _set_outage(self, down: bool, exc: Exception | None = None) -> None:
         """Avisa en el log una sola vez al perder la conexión y otra al recuperarla."""

@@ -68,6 +68,9 @@ def run_worker(worker: SimpleWorker, *, forever: bool = True, install_signals: b
             raise KeyboardInterrupt
         worker.logger.info(f"⏹ Señal {name} recibida: termino la tarea en curso y paro")
         worker.stop()
+        stop_reconnecting = getattr(worker.queue, "stop_reconnecting", None)
+        if stop_reconnecting is not None:  # con Redis caído, no esperar reconnect_timeout para salir
+            stop_reconnecting()
 
     previous = {}
     if install_signals and threading.current_thread() is threading.main_thread():
