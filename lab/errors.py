@@ -44,6 +44,10 @@ class OutputWriteError(ImageTaskError):
     """No se pudo escribir la imagen de salida (carpeta sin permisos, disco lleno...)."""
 
 
+class WorkerProcessError(LabError):
+    """El proceso hijo de un worker no arrancó o murió a mitad de tarea (p. ej. sin memoria)."""
+
+
 class InvalidTaskError(LabError, ValueError):
     """El payload de una tarea no tiene la forma esperada (falta una clave, tipo erróneo)."""
 

@@ -22,7 +22,7 @@ import threading
 import traceback
 from typing import Any
 
-from lab.errors import LabError
+from lab.errors import WorkerProcessError
 
 #: Segundos que se espera a que un hijo termine por las buenas antes de matarlo.
 CLOSE_TIMEOUT = 5.0
@@ -137,10 +137,6 @@ def rebuild_error(name: str, message: str, path: str | None, trace: str) -> Exce
 
 
 # --- el lado del padre ---------------------------------------------------------------------
-
-class WorkerProcessError(LabError):
-    """El proceso hijo de un worker no arrancó o murió a mitad de tarea (p. ej. sin memoria)."""
-
 
 def default_start_method() -> str:
     """``"forkserver"`` si el sistema lo tiene (Linux, macOS) y si no ``"spawn"`` (Windows)."""
