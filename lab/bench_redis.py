@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import statistics
 import sys
 import time
@@ -89,8 +90,15 @@ def rq_round(url: str, n_tasks: int) -> dict[str, float]:
     workers: list[Any] = []
 
     def work() -> None:
-        workers.append(SimpleWorker([queue], connection=connection))
-        workers[-1].work(burst=True, logging_level="WARNING")
+        # RQ instala sus manejadores de SIGINT/SIGTERM y no los devuelve: sin restaurarlos, un
+        # Ctrl-C posterior en este proceso lanzaría StopRequested de RQ en vez de KeyboardInterrupt.
+        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            workers.append(SimpleWorker([queue], connection=connection))
+            workers[-1].work(burst=True, logging_level="WARNING")
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
 
     def one_by_one() -> None:
         for _ in range(n_tasks):
