@@ -50,9 +50,9 @@ def sample_images(folder: str | os.PathLike | None = None) -> list[Path]:
     """
     folder = Path(IMAGES_DIR if folder is None else folder)
     if not folder.is_dir():
-        raise ImageNotFoundError(
-            f"No existe la carpeta de fotos de ejemplo '{folder}': clona el repositorio completo "
-            f"(la carpeta images/ va junto al paquete lab).", str(folder))
+        hint = ("clona el repositorio completo (la carpeta images/ va junto al paquete lab)" if folder == IMAGES_DIR
+                else "revisa la ruta que has indicado")
+        raise ImageNotFoundError(f"No existe la carpeta de fotos de ejemplo '{folder}': {hint}.", str(folder))
     photos = sorted((p for p in folder.glob("photo*.jpg") if p.is_file()), key=_natural_key)
     if not photos:
         raise ImageNotFoundError(
