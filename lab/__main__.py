@@ -14,6 +14,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from lab.cli_es import spanish_argparse
 from lab.errors import LabError
 
 # Módulos con órdenes: demo (lab.demos); worker, enqueue y stats (lab.cli_queue); bench (lab.bench).
@@ -39,6 +40,7 @@ def build_parser(modules: Sequence[str] = SUBCOMMAND_MODULES) -> argparse.Argume
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Ejecuta la orden pedida y devuelve el código de salida (0 bien, 1 error, 2 uso, 130 Ctrl-C)."""
+    spanish_argparse()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

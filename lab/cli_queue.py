@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from lab.cli_es import spanish_argparse
 from lab.errors import FilterSpecError, LabError
 
 QUEUE_ENV = "LAB_QUEUE_URL"
@@ -249,6 +250,7 @@ def add_parser(subparsers: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m lab.cli_queue <orden>``: las mismas órdenes sin pasar por ``python -m lab``."""
+    spanish_argparse()
     parser = argparse.ArgumentParser(prog="python -m lab.cli_queue")
     add_parser(parser.add_subparsers(dest="command", metavar="ORDEN", required=True))
     args = parser.parse_args(argv)

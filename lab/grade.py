@@ -38,6 +38,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
+from lab.cli_es import spanish_argparse
 from lab.release import ROOT, STUDENT_DIR, exercise_of, is_check
 
 PASSED, FAILED, NOT_RUN = "aprobado", "suspendido", "no evaluado"
@@ -346,6 +347,7 @@ def _expand(paths: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Punto de entrada de ``python -m lab.grade``; devuelve el código de salida."""
+    spanish_argparse()
     parser = argparse.ArgumentParser(prog="python -m lab.grade", description="Corrige cuadernos de ejercicios.")
     parser.add_argument("paths", nargs="*", default=[str(STUDENT_DIR)],
                         help=f"cuadernos o carpetas (por defecto {STUDENT_DIR.relative_to(ROOT)})")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from lab.cli_es import spanish_argparse
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NAV_TAG = "nav"
 INDEX_NAME = "00-Indice.ipynb"
@@ -84,6 +86,7 @@ def update(folder: Path = NOTEBOOKS_DIR, check: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    spanish_argparse()
     parser = argparse.ArgumentParser(prog="python -m lab.nav", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="solo comprobar; error si hay barras desfasadas")
     parser.add_argument("--dir", type=Path, default=NOTEBOOKS_DIR, help="carpeta de los cuadernos")

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 
+from lab.cli_es import spanish_argparse
 from lab.errors import LabError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,6 +277,7 @@ def release(src: Path = SOURCE_DIR, dest: Path = STUDENT_DIR, *, check: bool = F
 
 def main(argv: list[str] | None = None) -> int:
     """Punto de entrada de ``python -m lab.release``; devuelve el código de salida."""
+    spanish_argparse()
     parser = argparse.ArgumentParser(prog="python -m lab.release",
                                      description="Genera los cuadernos de ejercicios del alumnado.")
     parser.add_argument("--check", action="store_true",
