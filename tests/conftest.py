@@ -7,6 +7,8 @@ import logging
 import pytest
 from PIL import Image
 
+from lab.workers import TaskQueue
+
 from tests.redis_support import redis_url  # noqa: F401  (fixture de sesión: un redis-server real)
 
 
@@ -38,6 +40,17 @@ def jpeg_path(tmp_path):
     path = tmp_path / "entrada.jpg"
     gradient_image("RGB", (64, 48)).save(path, quality=90)
     return path
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_queue(request):
+    """Fábrica de colas vacías, en memoria y en Redis: los tests que la usan se ejecutan contra las dos."""
+    if request.param == "memory":
+        return lambda **kwargs: TaskQueue(**kwargs)
+    from tests.redis_support import make_redis_queue
+
+    url = request.getfixturevalue("redis_url")      # se salta (con motivo) solo si no hay redis-server
+    return lambda **kwargs: make_redis_queue(url, **kwargs)
 
 
 @pytest.fixture

@@ -13,17 +13,10 @@ import random
 from typing import Any
 
 from lab.workers import TaskEvent, TaskQueue, TaskState
+from tests._workers_helpers import FakeClock
 
 FILTERS = ("grayscale", "blur", "sharpen")
 P, R, C, F = TaskState.PENDING, TaskState.PROCESSING, TaskState.COMPLETED, TaskState.FAILED
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def fake_result(task_id: str, worker_id: str, path: str, rng: random.Random) -> dict[str, Any]:
@@ -42,7 +35,7 @@ def simulate(workers: int = 3, tasks: int = 12, seed: int = 7, dying_worker: str
              failing_task: str | None = "task-0007", lease: float = 0.6) -> dict[str, Any]:
     """Simula ``workers`` workers sobre ``tasks`` tareas; devuelve eventos, resultados y salud."""
     rng = random.Random(seed)
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     queue = TaskQueue(lease_timeout=lease, max_attempts=3, clock=clock)
     for i in range(tasks):
         queue.add_task({"image_path": f"images/foto-{i + 1:02d}.jpg"})
@@ -101,7 +94,7 @@ def fake_runs(cores: int = 2, serial_fraction: float = 0.12, t1: float = 2.4, ma
 def async_events(tasks: int = 9, concurrent: int = 3, seed: int = 5, hung: str = "task-0005") -> list[Any]:
     """Un worker asíncrono con ``concurrent`` tareas a la vez; ``hung`` se cuelga y queda abandonada."""
     rng = random.Random(seed)
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     queue = TaskQueue(lease_timeout=0.5, max_attempts=1, clock=clock)
     for i in range(tasks):
         queue.add_task({"image_path": f"images/foto-{i + 1:02d}.jpg"})

@@ -14,31 +14,8 @@ import pytest
 
 from lab.errors import (InvalidTaskError, InvalidTransitionError, LeaseLostError, QueueShutDown,
                         UnknownTaskError)
-from lab.workers import TaskQueue, TaskState
-
-
-class FakeClock:
-    """Reloj manual: solo avanza cuando el test llama a ``advance``."""
-
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(params=["memory", "redis"])
-def make_queue(request):
-    """Fábrica de colas vacías del backend del parámetro; acepta los kwargs de ``TaskQueue``."""
-    if request.param == "memory":
-        return lambda **kwargs: TaskQueue(**kwargs)
-    from tests.redis_support import make_redis_queue
-
-    url = request.getfixturevalue("redis_url")      # se salta (con motivo) solo si no hay redis-server
-    return lambda **kwargs: make_redis_queue(url, **kwargs)
+from lab.workers import TaskState
+from tests._workers_helpers import FakeClock
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from lab.workers import TaskQueue, TaskState
+from tests._workers_helpers import FakeClock
 
 
 def test_audit_detects_corruption():
@@ -27,14 +28,6 @@ def test_audit_detects_double_completion_in_history():
     assert any("terminó 2 veces" in p for p in queue.audit())
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 operations = st.lists(st.tuples(st.sampled_from(["add", "get", "complete", "fail", "beat", "tick"]),
                                  st.integers(0, 3)), max_size=60)
 
@@ -43,7 +36,7 @@ operations = st.lists(st.tuples(st.sampled_from(["add", "get", "complete", "fail
 @given(operations)
 def test_random_operations_keep_the_queue_sound(ops):
     """Cualquier secuencia de operaciones (legales o no) deja la cola coherente."""
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     queue = TaskQueue(lease_timeout=3, max_attempts=2, clock=clock)
     leased: list[tuple[str, str]] = []
     for op, n in ops:

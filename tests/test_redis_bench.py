@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.redis_support import redis_url  # noqa: F401
 
 pytestmark = pytest.mark.redis
 

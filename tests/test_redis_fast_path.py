@@ -7,25 +7,9 @@ import json
 import pytest
 
 from lab.errors import InvalidTransitionError, LeaseLostError, UnknownTaskError
-from lab.workers import TaskQueue, TaskState
-from tests.redis_support import make_redis_queue, redis_url  # noqa: F401
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["memory", "redis"])
-def make_queue(request):
-    """Fábrica de colas vacías del backend del parámetro (la de Redis, con nombre único)."""
-    if request.param == "memory":
-        return lambda **kwargs: TaskQueue(**kwargs)
-    url = request.getfixturevalue("redis_url")
-    return lambda **kwargs: make_redis_queue(url, **kwargs)
+from lab.workers import TaskState
+from tests._workers_helpers import FakeClock
+from tests.redis_support import make_redis_queue
 
 
 def payload(n: int) -> dict:

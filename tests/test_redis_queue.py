@@ -17,17 +17,10 @@ import pytest
 from lab.errors import QueueConnectionError, QueueShutDown
 from lab.workers import TaskQueue, TaskState
 from lab.workers.redis_queue import RedisTaskQueue, open_queue, safe_url
-from tests.redis_support import free_port, make_redis_queue, redis_url, unique_name  # noqa: F401
+from tests.redis_support import free_port, make_redis_queue, unique_name
+from tests._workers_helpers import FakeClock
 
 pytestmark = pytest.mark.redis
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def payload(n: int) -> dict:

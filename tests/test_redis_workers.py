@@ -21,7 +21,7 @@ from PIL import Image
 
 from lab.workers import TaskState
 from lab.workers.redis_queue import RedisTaskQueue
-from tests.redis_support import RedisServer, free_port, make_redis_queue, redis_url, unique_name  # noqa: F401
+from tests.redis_support import RedisServer, free_port, make_redis_queue, unique_name
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.redis
