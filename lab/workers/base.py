@@ -271,8 +271,8 @@ class BaseWorker:
         message = f"La tarea {task.id} se interrumpió ({type(exc).__name__}) antes de terminar."
         try:
             self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id)
-        except Exception:
-            pass
+        except Exception as mark_error:  # p. ej. Redis caído: con concesiones, la tarea se recuperará sola
+            self.logger.warning(f"⚠️ No se pudo marcar como fallida la tarea {task.id}: {describe_error(mark_error)}")
         self.stats.record_failure(task.id, 0.0, message, self._in_flight.get(task.id, 1))
         self.logger.warning(f"⏹ {message}")
 
