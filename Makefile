@@ -55,15 +55,15 @@ bench: $(STAMP)
 	$(PY) -m lab bench
 
 student: $(STAMP)
-	$(PY) -m lab.release
+	$(PY) -m lab student
 
 # NB vacío corrige todos los cuadernos de notebooks/ejercicios/; NB=ruta corrige uno.
 NB ?=
 grade: $(STAMP)
-	$(PY) -m lab.grade $(NB)
+	$(PY) -m lab grade $(NB)
 
 nav: $(STAMP)
-	$(PY) -m lab.nav
+	$(PY) -m lab nav
 
 clean:
 	rm -rf $(VENV) output build *.egg-info .pytest_cache .hypothesis

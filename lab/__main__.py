@@ -1,39 +1,34 @@
 """La línea de órdenes del laboratorio: ``python -m lab <orden> ...`` (o ``workers-lab <orden>``).
 
-Cada orden vive en su propio módulo, que define ``add_parser(subparsers)``: crea su
-subparser con ``subparsers.add_parser(...)`` y fija ``func`` (recibe los argumentos y
-devuelve el código de salida) con ``parser.set_defaults(func=...)``. Para añadir una orden
-basta con poner el nombre de su módulo en ``SUBCOMMAND_MODULES``; los módulos que aún no
-existen se ignoran.
+Órdenes del curso: ``demo`` (las demos de la guía), ``worker``, ``enqueue`` y ``stats`` (una cola
+en Redis). Del profesorado: ``student``, ``grade`` y ``nav``. De rendimiento: ``bench``.
+Cada una vive en su módulo, que define ``add_parser(subparsers)``: crea su subparser y fija
+``func`` (recibe los argumentos y devuelve el código de salida) con ``set_defaults(func=...)``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Sequence
 
-from lab.cli_es import spanish_argparse
+from lab import bench, demos
+from lab.cli import queue_commands
+from lab.cli.spanish import spanish_argparse
+from lab.course import grade, nav, release
 from lab.errors import LabError
 
-# Módulos con órdenes: demo (lab.demos); worker, enqueue y stats (lab.cli_queue); bench (lab.bench).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("lab.demos", "lab.cli_queue", "lab.bench")
+#: Módulos con órdenes, en el orden en que aparecen en la ayuda.
+COMMANDS = (demos, queue_commands, release, grade, nav, bench)
 
 
-def build_parser(modules: Sequence[str] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:
-    """El parser con una orden por cada ``add_parser`` de ``modules`` (los que no existen se saltan)."""
+def build_parser() -> argparse.ArgumentParser:
+    """El parser con una orden por cada ``add_parser`` de ``COMMANDS``."""
     parser = argparse.ArgumentParser(prog="python -m lab",
                                      description="Workers Lab: sesión 3 (Workers) del curso de procesamiento "
                                                  "distribuido de imágenes.")
     subparsers = parser.add_subparsers(dest="command", metavar="ORDEN")
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # el módulo aún no existe; un error dentro de él sí se muestra
-                continue
-            raise
+    for module in COMMANDS:
         module.add_parser(subparsers)
     return parser
 

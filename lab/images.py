@@ -21,13 +21,14 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from lab import PROJECT_DIR
 from lab.errors import CorruptImageError, ImageNotFoundError, OutputWriteError
 
 __all__ = ["IMAGES_DIR", "MANIFEST_NAME", "make_test_image", "make_workload", "pattern_image",
            "sample_images"]
 
 #: Carpeta ``images/`` del repositorio (junto a la carpeta del paquete ``lab``).
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+IMAGES_DIR = PROJECT_DIR / "images"
 
 #: Fichero con el que ``make_workload`` recuerda qué generó (para reutilizarlo sin recalcular).
 MANIFEST_NAME = "workload-manifest.json"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.redis_server import find_redis_server, free_port  # noqa: F401  (también los usan otros tests)
+from lab.workers.redis.server import find_redis_server, free_port  # noqa: F401  (también los usan otros tests)
 
 _created: list = []
 
@@ -163,7 +163,7 @@ def unique_name(prefix: str = "test") -> str:
 
 def make_redis_queue(redis_url: str, **kwargs):
     """Una ``RedisTaskQueue`` vacía con nombre único; acepta los kwargs de ``TaskQueue`` y ``name``."""
-    from lab.workers.redis_queue import RedisTaskQueue
+    from lab.workers.redis.queue import RedisTaskQueue
 
     kwargs.setdefault("name", unique_name())
     queue = RedisTaskQueue(redis_url, **kwargs)

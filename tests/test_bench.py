@@ -12,7 +12,7 @@ from PIL import ImageChops, ImageEnhance
 
 from lab.__main__ import main
 from lab.bench import format_table, run_bench
-from lab.bench_tasks import bench_pipeline, compare, interleaved, metric, plain_task
+from lab.bench.tasks import bench_pipeline, compare, interleaved, metric, plain_task
 from lab.core import process_image
 from lab.filters import BrightnessFilter
 from lab.images import make_workload, pattern_image
@@ -102,24 +102,14 @@ def test_brightness_fast_path_matches_pillow_within_one_per_channel(mode, factor
         assert fast.getchannel("A").tobytes() == image.getchannel("A").tobytes()
 
 
-def test_optional_sections_hook(tmp_path, monkeypatch):
-    import sys
-    import types
-
-    import lab.bench as bench
-
-    ready = types.ModuleType("lab_fake_bench_ready")
-    ready.SECTION_NAME = "fake"
+def test_a_section_that_cannot_run_here_is_reported_as_skipped(tmp_path, monkeypatch):
+    import lab.bench.runner as runner
+    from lab.bench import SectionSkipped
 
     def run_section(ctx):
-        raise bench.SectionSkipped("no hay servidor")
+        raise SectionSkipped("no hay servidor")
 
-    ready.run_section = run_section
-    unfinished = types.ModuleType("lab_fake_bench_unfinished")  # sin SECTION_NAME ni run_section: se ignora
-    monkeypatch.setitem(sys.modules, ready.__name__, ready)
-    monkeypatch.setitem(sys.modules, unfinished.__name__, unfinished)
-    monkeypatch.setattr(bench, "OPTIONAL_SECTION_MODULES",
-                        (ready.__name__, unfinished.__name__, "lab_fake_bench_missing"))
-    assert list(bench.sections())[-1] == "fake"
-    report = run_bench(quick=True, tasks=1, size=(32, 24), only=["fake"], out_dir=tmp_path, printer=lambda _: None)
-    assert report["skipped"] == {"fake": "no hay servidor"} and report["rows"] == []
+    monkeypatch.setattr(runner.redis_rq, "run_section", run_section)
+    assert list(runner.sections())[-1] == "redis"
+    report = run_bench(quick=True, tasks=1, size=(32, 24), only=["redis"], out_dir=tmp_path, printer=lambda _: None)
+    assert report["skipped"] == {"redis": "no hay servidor"} and report["rows"] == []

@@ -10,9 +10,9 @@ import re
 import nbformat
 import pytest
 
-from lab import release
-from lab.grade import PASSED, grade_notebook
-from lab.release import exercise_of, is_check
+from lab.course import release
+from lab.course.grade import PASSED, grade_notebook
+from lab.course.release import exercise_of, is_check
 
 EXPECTED = ["01-Filtro-propio", "02-Cola-segura", "03-Bucle-del-worker", "04-Logs-y-panel-de-salud",
             "05-Varios-workers-y-speedup", "06-Concurrencia-limitada", "07-Reintentos-y-tareas-perdidas",

@@ -1,4 +1,4 @@
-"""``lab.grade``: la corrección por ejercicio con un núcleo real (pocos arranques: cada uno cuesta ~1 s)."""
+"""``lab.course.grade``: la corrección por ejercicio con un núcleo real (pocos arranques: cada uno cuesta ~1 s)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from lab import grade
-from lab.grade import FAILED, NOT_RUN, PASSED, CellResult, grade_notebook, summarize
-from lab.release import make_student
+from lab.course import grade
+from lab.course.grade import FAILED, NOT_RUN, PASSED, CellResult, grade_notebook, summarize
+from lab.course.release import make_student
 
 
 def cell(source: str, exercise: str | None = None, *, check: bool = False, markdown: bool = False):

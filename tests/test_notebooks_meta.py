@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from lab import nav
+from lab.course import nav
 
 EXPECTED = ["00-Indice", "01-Filtros-y-pipeline", "02-Cola-de-tareas", "03-SimpleWorker",
             "04-Logging-y-estadisticas", "05-Multiples-workers", "06-AsyncWorker",
@@ -21,7 +21,7 @@ def test_the_whole_series_is_there():
 
 def test_navigation_bars_are_up_to_date():
     stale = nav.update(check=True)
-    assert not stale, f"Barras desfasadas en {[p.name for p in stale]}: ejecuta `python -m lab.nav`."
+    assert not stale, f"Barras desfasadas en {[p.name for p in stale]}: ejecuta `python -m lab.course.nav`."
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

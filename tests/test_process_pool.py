@@ -15,8 +15,9 @@ from lab.errors import CorruptImageError, ImageNotFoundError, InvalidTaskError
 from lab.filters import BlurFilter, BrightnessFilter, Filter, FilterPipeline, SharpenFilter
 from lab.workers import TaskQueue, TaskState, WorkerPool
 from lab.workers.logs import GuideFormatter
-from lab.workers.process_child import rebuild_error
-from lab.workers.process_pool import ProcessWorkerPool, WorkerProcessError, pipeline_spec
+from lab.workers.process.child import rebuild_error
+from lab.workers.pool import ProcessWorkerPool
+from lab.workers.process.worker import WorkerProcessError, pipeline_spec
 
 
 @pytest.fixture

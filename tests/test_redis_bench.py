@@ -1,4 +1,4 @@
-"""``lab.bench_redis``: la sección del benchmark funciona, da sus claves y deja el servidor limpio (sin medir tiempos)."""
+"""``lab.bench.redis_rq``: la sección del benchmark funciona, da sus claves y deja el servidor limpio (sin medir tiempos)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_bench_section_quick_reports_the_documented_keys_and_cleans_up(redis_url
     pytest.importorskip("rq")
     import redis
 
-    from lab.bench_redis import QUICK_ROUNDS, QUICK_TASKS, bench_section
+    from lab.bench.redis_rq import QUICK_ROUNDS, QUICK_TASKS, bench_section
 
     client = redis.Redis.from_url(redis_url)
     def ours() -> set:  # todo lo de las colas del benchmark (rq:clean_* es un testigo global de RQ)
@@ -39,17 +39,17 @@ def test_bench_section_quick_reports_the_documented_keys_and_cleans_up(redis_url
 
 
 def test_bench_section_without_a_server_says_why_in_spanish(monkeypatch):
-    import lab.redis_server
-    from lab.bench_redis import bench_section
+    import lab.workers.redis.server
+    from lab.bench.redis_rq import bench_section
 
-    monkeypatch.setattr(lab.redis_server, "find_redis_server", lambda: None)
+    monkeypatch.setattr(lab.workers.redis.server, "find_redis_server", lambda: None)
     report = bench_section(None, quick=True)
     assert report["skipped"] is True and "redis-server" in report["reason"]
     assert report["lines"] == [f"Cola en Redis: omitida ({report['reason']})."]
 
 
 def test_bench_section_with_an_unreachable_url_is_skipped_not_raised():
-    from lab.bench_redis import bench_section
+    from lab.bench.redis_rq import bench_section
     from tests.redis_support import free_port
 
     report = bench_section(f"redis://127.0.0.1:{free_port()}/0", quick=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lab.cli_queue import parse_pipeline
+from lab.cli.queue_commands import parse_pipeline
 from lab.errors import FilterSpecError
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from lab.errors import QueueConnectionError, QueueShutDown
 from lab.workers import TaskQueue, TaskState
-from lab.workers.redis_queue import RedisTaskQueue, open_queue, safe_url
+from lab.workers.redis.connect import safe_url
+from lab.workers.redis.queue import RedisTaskQueue
+from lab.workers.urls import open_queue
 from tests.redis_support import free_port, make_redis_queue, unique_name
 from tests._workers_helpers import FakeClock
 
@@ -203,7 +205,7 @@ def test_open_queue_picks_the_backend(redis_url):
 
 
 def test_importing_lab_workers_does_not_import_redis():
-    code = ("import sys, lab.workers, lab.workers.redis_queue, lab.cli_queue; "
+    code = ("import sys, lab.workers, lab.workers.redis.queue, lab.cli.queue_commands; "
             "assert 'redis' not in sys.modules, 'redis importado'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -247,7 +249,7 @@ def test_a_command_refused_by_redis_is_a_queue_error(redis_url):
 
 def test_lab_workers_exports_the_redis_queue_lazily():
     code = ("import sys, lab.workers as w; from lab.workers import RedisTaskQueue, open_queue; "
-            "assert RedisTaskQueue.__module__ == 'lab.workers.redis_queue'; "
+            "assert RedisTaskQueue.__module__ == 'lab.workers.redis.queue'; "
             "assert type(open_queue(None)).__name__ == 'TaskQueue'; "
             "assert 'redis' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,6 +1,6 @@
 """Workers en procesos reales contra un redis-server real: fallos, reinicios y carga.
 
-Cada worker es ``python -m lab.cli_queue worker ...`` (lo mismo que ``python -m lab worker``)
+Cada worker es ``python -m lab.cli.queue_commands worker ...`` (lo mismo que ``python -m lab worker``)
 con logs JSON en un fichero, para contar qué tarea completó cada proceso. Las esperas están
 acotadas (``wait_for``); ninguna aserción depende de cuánto tarda algo.
 """
@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from lab.workers import TaskState
-from lab.workers.redis_queue import RedisTaskQueue
+from lab.workers.redis.queue import RedisTaskQueue
 from tests.redis_support import RedisServer, free_port, make_redis_queue, unique_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ class Workers:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{worker_id}.log", "w")
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "lab.cli_queue", "worker", "--queue", self.url, "--name", self.name,
+        cmd = [sys.executable, "-m", "lab.cli.queue_commands", "worker", "--queue", self.url, "--name", self.name,
                "--id", worker_id, "--json-logs", "--poll", "0.2", *extra]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         log.close()
@@ -196,7 +196,7 @@ def test_enqueue_images_and_process_them_from_the_cli(redis_url, tmp_path):
     out = tmp_path / "output"
     name = unique_name("cli")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    base = [sys.executable, "-m", "lab.cli_queue"]
+    base = [sys.executable, "-m", "lab.cli.queue_commands"]
     enq = subprocess.run([*base, "enqueue", "--queue", redis_url, "--name", name, str(images / "*.jpg"),
                           "--pipeline", "blur:1,brightness:1.3", "--output-dir", str(out), "--json"],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
@@ -223,7 +223,7 @@ def test_enqueue_images_and_process_them_from_the_cli(redis_url, tmp_path):
 @pytest.mark.parametrize("command", [["stats"], ["enqueue", "--noop", "1"], ["worker", "--id", "w1"]])
 def test_cli_with_unreachable_redis_prints_one_spanish_sentence(command):
     url = f"redis://:secreto@127.0.0.1:{free_port()}/0"
-    proc = subprocess.run([sys.executable, "-m", "lab.cli_queue", command[0], "--queue", url, *command[1:]],
+    proc = subprocess.run([sys.executable, "-m", "lab.cli.queue_commands", command[0], "--queue", url, *command[1:]],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -246,18 +246,18 @@ def test_password_and_tls_urls_work_for_queue_and_worker_process(tmp_path):
         queue = RedisTaskQueue(server.url, name=name)
         ids = queue.add_tasks([noop(), noop()])
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        run = subprocess.run([sys.executable, "-m", "lab.cli_queue", "worker", "--queue", server.url, "--name", name,
+        run = subprocess.run([sys.executable, "-m", "lab.cli.queue_commands", "worker", "--queue", server.url, "--name", name,
                               "--id", "remoto", "--burst"], capture_output=True, text=True, env=env, timeout=60)
         assert run.returncode == 0, run.stderr
         assert "s3creto" not in run.stderr and "rediss://:***@127.0.0.1" in run.stderr
         assert [queue.task_info(t).worker_id for t in ids] == ["remoto", "remoto"]
         assert queue.get_stats()["completed"] == 2
         wrong = server.url.replace("s3creto", "otra")
-        proc = subprocess.run([sys.executable, "-m", "lab.cli_queue", "stats", "--queue", wrong],
+        proc = subprocess.run([sys.executable, "-m", "lab.cli.queue_commands", "stats", "--queue", wrong],
                               capture_output=True, text=True, env=env, timeout=60)
         assert proc.returncode == 2 and "rechazó la contraseña" in proc.stderr and "otra" not in proc.stderr
         for plain in (f"redis://:s3creto@127.0.0.1:{server.port}/0", server.url.replace("rediss://", "redis://")):
-            proc = subprocess.run([sys.executable, "-m", "lab.cli_queue", "stats", "--queue", plain],
+            proc = subprocess.run([sys.executable, "-m", "lab.cli.queue_commands", "stats", "--queue", plain],
                                   capture_output=True, text=True, env=env, timeout=60)
             assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.startswith("❌")
     finally:

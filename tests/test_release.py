@@ -1,4 +1,4 @@
-"""``lab.release``: de las soluciones del profesorado a los cuadernos del alumnado (sin núcleo)."""
+"""``lab.course.release``: de las soluciones del profesorado a los cuadernos del alumnado (sin núcleo)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lab import release
-from lab.release import ReleaseError, make_student, strip_regions
+from lab.course import release
+from lab.course.release import ReleaseError, make_student, strip_regions
 
 
 def cell(source: str, exercise: str | None = None, *, check: bool = False, tags: tuple[str, ...] = (),
          markdown: bool = False):
-    """Una celda con las etiquetas de ejercicio/comprobación que entiende ``lab.release``."""
+    """Una celda con las etiquetas de ejercicio/comprobación que entiende ``lab.course.release``."""
     all_tags = list(tags) + ([f"ejercicio:{exercise}"] if exercise else []) + (["comprobacion"] if check else [])
     factory = new_markdown_cell if markdown else new_code_cell
     return factory(source, metadata={"tags": all_tags} if all_tags else {})

@@ -8,7 +8,7 @@ import pytest
 
 from tests._workers_helpers import NoOpWorker
 from lab.workers import TaskQueue, TaskState, WorkerPool
-from lab.workers.pool import register_runner
+from lab.workers import pool as pool_module
 
 
 def test_pool_runs_until_the_queue_is_empty_and_aggregates(quiet_workers):
@@ -59,14 +59,9 @@ def test_pool_validates_its_arguments():
         WorkerPool(0, None, TaskQueue())
     with pytest.raises(ValueError, match="thread"):
         WorkerPool(2, None, TaskQueue(), kind="nope")
-    import importlib.util
-
-    if importlib.util.find_spec("lab.workers.process_pool") is None:  # hasta que exista el tipo "process"
-        with pytest.raises(ValueError, match="process"):
-            WorkerPool(2, None, TaskQueue(), kind="process")
 
 
-def test_other_runner_kinds_can_be_registered():
+def test_the_pool_delegates_to_the_runner_of_its_kind(monkeypatch):
     class FakeRunner:
         def __init__(self, pool):
             self.pool, self.started = pool, None
@@ -89,7 +84,7 @@ def test_other_runner_kinds_can_be_registered():
         def end_times(self):
             return [self.pool.clock()] * self.pool.size
 
-    register_runner("fake", FakeRunner)
+    monkeypatch.setitem(pool_module.RUNNERS, "fake", FakeRunner)
     pool = WorkerPool(2, None, TaskQueue(), kind="fake")
     stats = pool.run(forever=True)
     assert pool.runner.started is True and stats["tasks_completed"] == 2 and pool.is_healthy()

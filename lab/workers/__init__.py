@@ -1,32 +1,25 @@
-"""Workers y colas de tareas: ``TaskQueue``, ``SimpleWorker``, ``AsyncWorker`` y ``WorkerPool``.
+"""Workers y colas de tareas: lo que la guía importa como ``workers``.
 
-``RedisTaskQueue``, ``open_queue`` y ``ProcessWorkerPool`` se importan solo cuando se piden
-(así ``import lab.workers`` no carga ``redis`` ni ``multiprocessing``).
+- Colas: ``TaskQueue`` (en memoria) y ``RedisTaskQueue`` (``lab.workers.redis``), con la misma
+  interfaz ``QueueAPI``; ``open_queue(url)`` elige una u otra según la URL.
+- Workers: ``SimpleWorker`` y ``AsyncWorker`` sobre el bucle único de ``BaseWorker``.
+- Varios workers: ``WorkerPool`` (hilos o procesos) y ``ProcessWorkerPool``.
+
+``import lab.workers`` no carga el paquete ``redis``: solo hace falta al crear una ``RedisTaskQueue``.
 """
-
-import importlib
-from typing import Any
 
 from lab.workers.async_worker import AsyncWorker
 from lab.workers.base import BaseWorker
 from lab.workers.logs import configure_logging, use_json_logs
-from lab.workers.pool import WorkerPool
+from lab.workers.pool import ProcessWorkerPool, WorkerPool
 from lab.workers.queue import TaskQueue
 from lab.workers.queue_api import QueueAPI
+from lab.workers.redis import RedisTaskQueue
 from lab.workers.retry import RetryPolicy
 from lab.workers.simple import SimpleWorker
 from lab.workers.task import Task, TaskEvent, TaskState
-
-_LAZY = {"RedisTaskQueue": "lab.workers.redis_queue", "open_queue": "lab.workers.redis_connect",
-         "ProcessWorkerPool": "lab.workers.process_pool"}
+from lab.workers.urls import open_queue
 
 __all__ = ["TaskQueue", "QueueAPI", "Task", "TaskEvent", "TaskState", "BaseWorker", "SimpleWorker",
-           "AsyncWorker", "WorkerPool", "RetryPolicy", "configure_logging", "use_json_logs", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"el módulo 'lab.workers' no tiene el atributo {name!r}")
+           "AsyncWorker", "WorkerPool", "ProcessWorkerPool", "RetryPolicy", "RedisTaskQueue", "open_queue",
+           "configure_logging", "use_json_logs"]

@@ -1,34 +1,27 @@
 """``WorkerPool``: varios workers sobre la misma cola, con estadísticas agregadas.
 
-El pool no sabe *dónde* corren sus workers: se lo delega a un *runner* elegido por ``kind``.
-Aquí está el de hilos (``"thread"``: ``SimpleWorker`` en ``threading.Thread``); otros tipos
-(p. ej. ``"process"``) se añaden con ``register_runner(kind, clase)`` desde su propio módulo
-(``_RUNNER_MODULES`` dice qué módulo importar la primera vez que se pide cada tipo).
+El pool no sabe *dónde* corren sus workers: se lo delega a un *runner* elegido por ``kind``
+(``RUNNERS``): ``"thread"`` (cada ``SimpleWorker`` en su ``threading.Thread``) o ``"process"``
+(cada worker en su hilo y su trabajo de imagen en su proceso hijo, ``lab.workers.process``).
 Un runner recibe el pool y ofrece ``start(forever)``, ``join(timeout) -> bool``, ``stop()``,
 ``worker_stats() -> list[dict]``, ``health() -> list[dict]`` y ``end_times() -> list[float]``.
+``ProcessWorkerPool`` es el atajo de ``WorkerPool(..., kind="process")``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
+import multiprocessing
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from lab.workers.process.worker import WorkerProcessError, process_worker_class
+from lab.workers.queue import TaskQueue
 from lab.workers.queue_api import QueueAPI
 from lab.workers.simple import SimpleWorker
 from lab.workers.stats import merge_stats
-
-_RUNNERS: dict[str, type] = {}
-# Tipos cuyo runner vive en otro módulo: se importa la primera vez que se piden (y se registra solo).
-_RUNNER_MODULES: dict[str, str] = {"process": "lab.workers.process_pool"}
-
-
-def register_runner(kind: str, runner: type) -> None:
-    """Registra la clase ``runner`` para ``WorkerPool(kind=kind)``."""
-    _RUNNERS[kind] = runner
 
 
 class ThreadRunner:
@@ -36,11 +29,17 @@ class ThreadRunner:
 
     def __init__(self, pool: "WorkerPool"):
         self.pool = pool
-        self.workers = [pool.worker_class(worker_id, pool.pipeline, pool.queue, **pool.worker_options)
+        cls = self.worker_class(pool.worker_class)
+        self.workers = [cls(worker_id, pool.pipeline, pool.queue, **pool.worker_options)
                         for worker_id in pool.worker_ids]
         self.threads: list[threading.Thread] = []
         self.errors: dict[str, BaseException] = {}
         self._ends: dict[str, float] = {}
+
+    @staticmethod
+    def worker_class(cls: type) -> type:
+        """La clase de worker que usa este runner para ``WorkerPool(worker_class=cls)``."""
+        return cls
 
     def _target(self, worker: SimpleWorker, forever: bool) -> None:
         try:
@@ -79,7 +78,41 @@ class ThreadRunner:
         return list(self._ends.values())
 
 
-register_runner("thread", ThreadRunner)
+class ProcessRunner(ThreadRunner):
+    """Runner ``"process"`` de ``WorkerPool``: cada worker en su hilo y su trabajo en su proceso."""
+
+    worker_class = staticmethod(process_worker_class)
+
+    def prestart(self) -> None:
+        """Arranca todos los procesos hijos a la vez y espera a que estén listos."""
+        for worker in self.workers:
+            worker.child.spawn()
+        for worker in self.workers:
+            try:
+                worker.child.ensure_ready()
+            except WorkerProcessError:
+                pass  # se reintentará (y se explicará) en la primera tarea de ese worker
+
+    def start(self, forever: bool) -> None:
+        self.prestart()
+        super().start(forever)
+
+    def terminate(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+            worker.child.terminate()
+
+    def pids(self) -> list[int | None]:
+        return [worker.child.pid for worker in self.workers]
+
+    def close(self) -> None:
+        """Espera a que todos los procesos hijos hayan terminado (tras ``stop()``)."""
+        for worker in self.workers:
+            worker.child.close()
+
+
+#: Dónde corren los workers de un pool, según ``kind``.
+RUNNERS: dict[str, type[ThreadRunner]] = {"thread": ThreadRunner, "process": ProcessRunner}
 
 
 class WorkerPool:
@@ -95,18 +128,12 @@ class WorkerPool:
                  clock: Callable[[], float] = time.perf_counter, **worker_options: Any):
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"size debe ser un entero >= 1 y recibió {size!r}.")
-        if kind not in _RUNNERS and kind in _RUNNER_MODULES:
-            try:
-                importlib.import_module(_RUNNER_MODULES[kind])
-            except ModuleNotFoundError as exc:  # ese tipo aún no está implementado
-                if exc.name != _RUNNER_MODULES[kind]:
-                    raise
-        if kind not in _RUNNERS:
-            raise ValueError(f"Tipo de pool desconocido {kind!r}; los disponibles son: {', '.join(sorted(_RUNNERS))}.")
+        if kind not in RUNNERS:
+            raise ValueError(f"Tipo de pool desconocido {kind!r}; los disponibles son: {', '.join(sorted(RUNNERS))}.")
         self.size, self.pipeline, self.queue, self.kind = size, pipeline, queue, kind
         self.worker_class, self.worker_options, self.clock = worker_class, worker_options, clock
         self.worker_ids = [f"{prefix}-{i}" for i in range(1, size + 1)]
-        self.runner = _RUNNERS[kind](self)
+        self.runner = RUNNERS[kind](self)
         self._started_at: float | None = None
 
     @property
@@ -176,3 +203,49 @@ class WorkerPool:
 
     def __repr__(self) -> str:
         return f"<WorkerPool size={self.size} kind={self.kind}>"
+
+
+class ProcessWorkerPool(WorkerPool):
+    """``size`` workers cuyo trabajo corre en procesos separados (uno por worker).
+
+    ``queue_or_tasks`` es una cola (cualquier ``QueueAPI``) o una lista de payloads, que se
+    meten en una ``TaskQueue`` nueva (``pool.queue``). ``start_method`` es ``"forkserver"``
+    o ``"spawn"`` (por defecto el primero que exista). El resto, como ``WorkerPool``: se usa
+    con ``with``, ``run()``, ``stop()``, ``get_stats()`` (con el desglose de tiempos de los
+    hijos) y ``health()``. Lanza ``ValueError``/``TypeError`` si algún argumento no es válido.
+    """
+
+    def __init__(self, size: int, pipeline: Any, queue_or_tasks: QueueAPI | Iterable[dict[str, Any]], *,
+                 start_method: str | None = None, **options: Any):
+        if start_method is not None and start_method not in multiprocessing.get_all_start_methods():
+            raise ValueError(f"start_method {start_method!r} no existe en este sistema; usa uno de "
+                             f"{', '.join(multiprocessing.get_all_start_methods())}.")
+        if start_method == "fork":
+            raise ValueError("start_method='fork' no es seguro con hilos ni en Jupyter; usa 'forkserver' o 'spawn'.")
+        queue = queue_or_tasks
+        if not isinstance(queue, QueueAPI):
+            queue = TaskQueue()
+            queue.add_tasks(queue_or_tasks)
+        super().__init__(size, pipeline, queue, kind="process", start_method=start_method, **options)
+
+    def prestart(self) -> None:
+        """Arranca los procesos ya (si no, los arranca ``start()``); útil para medir sin el arranque."""
+        self.runner.prestart()
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Parada ordenada (cada worker termina su tarea en curso) y espera a que los procesos salgan."""
+        done = super().stop(timeout)
+        if done:
+            self.runner.close()
+        return done
+
+    def terminate(self) -> None:
+        """Parada inmediata: mata los procesos; sus tareas en curso se marcan como fallidas."""
+        self.runner.terminate()
+
+    def pids(self) -> list[int | None]:
+        """El pid del proceso hijo de cada worker (``None`` si no está vivo)."""
+        return self.runner.pids()
+
+    def __repr__(self) -> str:
+        return f"<ProcessWorkerPool size={self.size}>"

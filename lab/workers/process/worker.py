@@ -1,4 +1,4 @@
-"""``ProcessWorkerPool``: el mismo ``WorkerPool``, pero el trabajo de cada worker corre en su propio proceso.
+"""``ProcessWorker``: un ``SimpleWorker`` cuyo trabajo de imagen corre en su propio proceso hijo.
 
 Diseño (lo más sencillo que conserva todo lo demás):
 
@@ -16,27 +16,22 @@ Diseño (lo más sencillo que conserva todo lo demás):
   con ``WorkerProcessError`` (un error pasajero: se puede reintentar) y la siguiente tarea
   arranca un hijo nuevo.
 
-Así ``WorkerPool(..., kind="process")`` y ``ProcessWorkerPool(size, pipeline, cola)`` se
-comportan igual que el pool de hilos, pero con un núcleo de CPU por worker.
+``WorkerPool(..., kind="process")`` y ``ProcessWorkerPool`` (en ``lab.workers.pool``) usan estos
+workers: se comportan igual que el pool de hilos, pero con un núcleo de CPU por worker.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import threading
 from typing import Any, Iterable
 
 from lab.filters import Filter, FilterPipeline
-from lab.workers import process_child
-from lab.workers.process_child import ChildProcess, WorkerProcessError, default_start_method
-from lab.workers.pool import ThreadRunner, WorkerPool, register_runner
-from lab.workers.queue import TaskQueue
+from lab.workers.process.child import ChildProcess, WorkerProcessError, default_start_method, rebuild_error
 from lab.workers.queue_api import QueueAPI
 from lab.workers.simple import SimpleWorker
 from lab.workers.task import Task
 
-__all__ = ["ProcessWorker", "ProcessWorkerPool", "WorkerProcessError", "default_start_method"]
+__all__ = ["ProcessWorker", "WorkerProcessError", "default_start_method", "process_worker_class"]
 
 def pipeline_spec(pipeline: Any, where: str) -> tuple[Any, list[str]]:
     """La spec JSON de ``pipeline`` y los módulos que el hijo debe importar para reconstruirlo.
@@ -86,7 +81,7 @@ class ProcessWorkerMixin:
         self._replay_logs(reply[-1])
         if reply[0] == "ok":
             return reply[1]
-        raise process_child.rebuild_error(*reply[1:5])
+        raise rebuild_error(*reply[1:5])
 
     def _replay_logs(self, records: Iterable[dict[str, Any]]) -> None:
         logger: logging.Logger = self.logger  # type: ignore[attr-defined]
@@ -120,92 +115,3 @@ def process_worker_class(worker_class: type) -> type:
     if worker_class not in _CLASSES:
         _CLASSES[worker_class] = type(f"Process{worker_class.__name__}", (ProcessWorkerMixin, worker_class), {})
     return _CLASSES[worker_class]
-
-
-class ProcessRunner(ThreadRunner):
-    """Runner ``"process"`` de ``WorkerPool``: cada worker en su hilo y su trabajo en su proceso."""
-
-    def __init__(self, pool: WorkerPool):
-        self.pool = pool
-        cls = process_worker_class(pool.worker_class)
-        self.workers = [cls(worker_id, pool.pipeline, pool.queue, **pool.worker_options)
-                        for worker_id in pool.worker_ids]
-        self.threads: list[threading.Thread] = []
-        self.errors: dict[str, BaseException] = {}
-        self._ends: dict[str, float] = {}
-
-    def prestart(self) -> None:
-        """Arranca todos los procesos hijos a la vez y espera a que estén listos."""
-        for worker in self.workers:
-            worker.child.spawn()
-        for worker in self.workers:
-            try:
-                worker.child.ensure_ready()
-            except WorkerProcessError:
-                pass  # se reintentará (y se explicará) en la primera tarea de ese worker
-
-    def start(self, forever: bool) -> None:
-        self.prestart()
-        super().start(forever)
-
-    def terminate(self) -> None:
-        for worker in self.workers:
-            worker.stop()
-            worker.child.terminate()
-
-    def pids(self) -> list[int | None]:
-        return [worker.child.pid for worker in self.workers]
-
-    def close(self) -> None:
-        """Espera a que todos los procesos hijos hayan terminado (tras ``stop()``)."""
-        for worker in self.workers:
-            worker.child.close()
-
-
-register_runner("process", ProcessRunner)
-
-
-class ProcessWorkerPool(WorkerPool):
-    """``size`` workers cuyo trabajo corre en procesos separados (uno por worker).
-
-    ``queue_or_tasks`` es una cola (cualquier ``QueueAPI``) o una lista de payloads, que se
-    meten en una ``TaskQueue`` nueva (``pool.queue``). ``start_method`` es ``"forkserver"``
-    o ``"spawn"`` (por defecto el primero que exista). El resto, como ``WorkerPool``: se usa
-    con ``with``, ``run()``, ``stop()``, ``get_stats()`` (con el desglose de tiempos de los
-    hijos) y ``health()``. Lanza ``ValueError``/``TypeError`` si algún argumento no es válido.
-    """
-
-    def __init__(self, size: int, pipeline: Any, queue_or_tasks: QueueAPI | Iterable[dict[str, Any]], *,
-                 start_method: str | None = None, **options: Any):
-        if start_method is not None and start_method not in multiprocessing.get_all_start_methods():
-            raise ValueError(f"start_method {start_method!r} no existe en este sistema; usa uno de "
-                             f"{', '.join(multiprocessing.get_all_start_methods())}.")
-        if start_method == "fork":
-            raise ValueError("start_method='fork' no es seguro con hilos ni en Jupyter; usa 'forkserver' o 'spawn'.")
-        queue = queue_or_tasks
-        if not isinstance(queue, QueueAPI):
-            queue = TaskQueue()
-            queue.add_tasks(queue_or_tasks)
-        super().__init__(size, pipeline, queue, kind="process", start_method=start_method, **options)
-
-    def prestart(self) -> None:
-        """Arranca los procesos ya (si no, los arranca ``start()``); útil para medir sin el arranque."""
-        self.runner.prestart()
-
-    def stop(self, timeout: float | None = None) -> bool:
-        """Parada ordenada (cada worker termina su tarea en curso) y espera a que los procesos salgan."""
-        done = super().stop(timeout)
-        if done:
-            self.runner.close()
-        return done
-
-    def terminate(self) -> None:
-        """Parada inmediata: mata los procesos; sus tareas en curso se marcan como fallidas."""
-        self.runner.terminate()
-
-    def pids(self) -> list[int | None]:
-        """El pid del proceso hijo de cada worker (``None`` si no está vivo)."""
-        return self.runner.pids()
-
-    def __repr__(self) -> str:
-        return f"<ProcessWorkerPool size={self.size}>"

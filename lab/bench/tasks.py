@@ -55,6 +55,10 @@ def warm_up(_: Any = None) -> int:
     return os.getpid()
 
 
+class SectionSkipped(Exception):
+    """Una sección no se puede ejecutar aquí (falta un servicio, p. ej. Redis); el mensaje dice por qué."""
+
+
 @dataclass
 class BenchContext:
     """Configuración de una ejecución y lo que las secciones comparten (p. ej. el rendimiento de 1 núcleo)."""

@@ -11,8 +11,8 @@ y en rondas intercaladas (lab, RQ, lab, RQ...). Dos medidas por ronda:
 Cada lado da la mediana y el rango (mín.–máx.) de sus rondas; el cociente se calcula ronda a
 ronda. RQ es una dependencia solo de desarrollo (``pip install -e '.[dev]'``)::
 
-    python -m lab.bench_redis                       # arranca un redis-server propio
-    python -m lab.bench_redis --queue redis://127.0.0.1:6379/0 --tasks 2000 --rounds 5
+    python -m lab.bench.redis_rq                       # arranca un redis-server propio
+    python -m lab.bench.redis_rq --queue redis://127.0.0.1:6379/0 --tasks 2000 --rounds 5
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def _timed(run: Callable[[], None]) -> float:
 
 def lab_round(url: str, n_tasks: int) -> dict[str, float]:
     """Una ronda de lab: tareas/s del worker vaciando una cola llena y de punta a punta."""
-    from lab.workers.redis_queue import RedisTaskQueue
-    from lab.workers.worker_process import QueueWorker
+    from lab.workers.redis.queue import RedisTaskQueue
+    from lab.workers.service import QueueWorker
 
     queue = RedisTaskQueue(url, name=f"bench-{uuid.uuid4().hex[:8]}")
     try:
@@ -102,12 +102,12 @@ def rq_round(url: str, n_tasks: int) -> dict[str, float]:
 
     def one_by_one() -> None:
         for _ in range(n_tasks):
-            queue.enqueue("lab.bench_redis.noop")
+            queue.enqueue("lab.bench.redis_rq.noop")
         work()
 
     try:
         end_to_end = _timed(one_by_one)
-        queue.enqueue_many([Queue.prepare_data("lab.bench_redis.noop") for _ in range(n_tasks)])
+        queue.enqueue_many([Queue.prepare_data("lab.bench.redis_rq.noop") for _ in range(n_tasks)])
         drain = _timed(work)
         done = queue.finished_job_registry.count
         if done != 2 * n_tasks:
@@ -136,7 +136,7 @@ def bench_redis(url: str, n_tasks: int = DEFAULT_TASKS, rounds: int = DEFAULT_RO
     ``target`` y ``ok`` (mediana del cociente del worker >= objetivo). Lanza
     ``QueueConnectionError`` si Redis no responde y ``LabError`` si un lado no completa todo.
     """
-    from lab.workers.redis_connect import safe_url
+    from lab.workers.redis.connect import safe_url
 
     runs: list[tuple[dict[str, float], dict[str, float]]] = []
     for _ in range(max(rounds, 1)):
@@ -211,7 +211,7 @@ def bench_section(url: str | None, quick: bool) -> dict[str, Any]:
             report = bench_redis(url, n_tasks, rounds)
             report["server"] = "dado"
         else:
-            from lab.redis_server import throwaway_redis
+            from lab.workers.redis.server import throwaway_redis
 
             with throwaway_redis() as own_url:
                 report = bench_redis(own_url, n_tasks, rounds)
@@ -224,8 +224,8 @@ def bench_section(url: str | None, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lab.bench_redis [--queue URL] [--tasks N] [--rounds R] [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m lab.bench_redis", description=__doc__.splitlines()[0])
+    """``python -m lab.bench.redis_rq [--queue URL] [--tasks N] [--rounds R] [--json]``."""
+    parser = argparse.ArgumentParser(prog="python -m lab.bench.redis_rq", description=__doc__.splitlines()[0])
     parser.add_argument("--queue", default=None, metavar="URL",
                         help="Redis que usar (por defecto arranca un redis-server propio)")
     parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS)
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.queue is None:
-            from lab.redis_server import throwaway_redis
+            from lab.workers.redis.server import throwaway_redis
 
             with throwaway_redis() as url:
                 report = bench_redis(url, args.tasks, args.rounds)
@@ -252,9 +252,7 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-# --- La sección opcional «redis» de ``python -m lab bench`` (ver ``lab.bench.OPTIONAL_SECTION_MODULES``) ---
-
-SECTION_NAME = "redis"
+# --- La sección «redis» de ``python -m lab bench`` ---
 
 
 def run_section(ctx: Any) -> list[dict[str, Any]]:
@@ -265,8 +263,7 @@ def run_section(ctx: Any) -> list[dict[str, Any]]:
     """
     import os
 
-    from lab.bench import SectionSkipped
-    from lab.bench_tasks import compare
+    from lab.bench.tasks import SectionSkipped, compare
 
     data = bench_section(os.environ.get("LAB_REDIS_URL"), ctx.quick)
     if data["skipped"]:

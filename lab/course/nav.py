@@ -6,8 +6,8 @@ salen del primer encabezado ``#`` de cada cuaderno.
 
 Uso::
 
-    python -m lab.nav            # reescribe las barras
-    python -m lab.nav --check    # termina con error si alguna barra está desfasada (lo usa CI)
+    python -m lab.course.nav            # reescribe las barras
+    python -m lab.course.nav --check    # termina con error si alguna barra está desfasada (lo usa CI)
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from lab.cli_es import spanish_argparse
+from lab import PROJECT_DIR
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 NAV_TAG = "nav"
 INDEX_NAME = "00-Indice.ipynb"
 _NAME = re.compile(r"^\d\d-[A-Za-z0-9-]+\.ipynb$")
@@ -85,20 +87,31 @@ def update(folder: Path = NOTEBOOKS_DIR, check: bool = False) -> list[Path]:
     return stale
 
 
-def main(argv: list[str] | None = None) -> int:
-    spanish_argparse()
-    parser = argparse.ArgumentParser(prog="python -m lab.nav", description=__doc__.splitlines()[0])
+def add_parser(subparsers: Any) -> None:
+    """Registra la orden ``nav`` en la línea de órdenes (``python -m lab nav``)."""
+    parser = subparsers.add_parser("nav", help="regenera (o comprueba) la barra de navegación de los cuadernos", description="Regenera (o comprueba) la barra de navegación de los cuadernos.")
     parser.add_argument("--check", action="store_true", help="solo comprobar; error si hay barras desfasadas")
     parser.add_argument("--dir", type=Path, default=NOTEBOOKS_DIR, help="carpeta de los cuadernos")
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """La orden ``nav``; devuelve el código de salida."""
     stale = update(args.dir, check=args.check)
     for path in stale:
         verb = "desfasada en" if args.check else "actualizada en"
         print(f"Barra de navegación {verb} {path.name}")
     if args.check and stale:
-        print("Ejecuta `python -m lab.nav` para regenerarlas.", file=sys.stderr)
+        print("Ejecuta `python -m lab nav` para regenerarlas.", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lab nav`` es un alias de ``python -m lab nav``."""
+    from lab.__main__ import main as lab_main
+
+    return lab_main(["nav", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

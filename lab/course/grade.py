@@ -2,7 +2,7 @@
 
 Cada cuaderno se ejecuta celda a celda con nbclient en un núcleo recién arrancado (en la
 carpeta del cuaderno) y con un tiempo máximo por celda. Un ejercicio (etiqueta
-``ejercicio:N.M``, ver ``lab.release``) está *aprobado* si todas sus celdas de comprobación
+``ejercicio:N.M``, ver ``lab.course.release``) está *aprobado* si todas sus celdas de comprobación
 se ejecutan sin error; *suspendido* si alguna de sus celdas falla, agota el tiempo o mata
 el núcleo; *no evaluado* si sus comprobaciones no llegaron a ejecutarse (se dice por qué).
 
@@ -12,7 +12,7 @@ bien y se sigue con las demás: los ejercicios posteriores se corrigen igual. No
 ``pytest --nbval-lax`` porque nbval da por fallidas de antemano (xfail) todas las celdas
 que siguen a un tiempo agotado, y aquí deben corregirse.
 
-Uso: ``python -m lab.grade [CUADERNO|CARPETA ...] [--timeout S] [--out CARPETA]``. Imprime
+Uso: ``python -m lab.course.grade [CUADERNO|CARPETA ...] [--timeout S] [--out CARPETA]``. Imprime
 una tabla en español, escribe ``notas.json`` y ``notas.xml`` (JUnit) y sale con 1 si algún
 ejercicio no está aprobado.
 """
@@ -32,18 +32,18 @@ import xml.etree.ElementTree as ET
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
-from lab.cli_es import spanish_argparse
-from lab.release import ROOT, STUDENT_DIR, exercise_of, is_check
+from lab.course.release import ROOT, STUDENT_DIR, exercise_of, is_check
 
 PASSED, FAILED, NOT_RUN = "aprobado", "suspendido", "no evaluado"
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_QUIET = logging.getLogger("lab.grade.nbclient")
+_QUIET = logging.getLogger("lab.course.grade.nbclient")
 _QUIET.setLevel(logging.CRITICAL)
 
 
@@ -345,16 +345,19 @@ def _expand(paths: list[str]) -> list[Path]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Punto de entrada de ``python -m lab.grade``; devuelve el código de salida."""
-    spanish_argparse()
-    parser = argparse.ArgumentParser(prog="python -m lab.grade", description="Corrige cuadernos de ejercicios.")
+def add_parser(subparsers: Any) -> None:
+    """Registra la orden ``grade`` en la línea de órdenes (``python -m lab grade``)."""
+    parser = subparsers.add_parser("grade", help="corrige los cuadernos de ejercicios", description="Corrige los cuadernos de ejercicios.")
     parser.add_argument("paths", nargs="*", default=[str(STUDENT_DIR)],
                         help=f"cuadernos o carpetas (por defecto {STUDENT_DIR.relative_to(ROOT)})")
     parser.add_argument("--timeout", type=float, default=30, help="segundos máximos por celda (30)")
     parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas",
                         help="carpeta donde escribir notas.json y notas.xml (output/notas)")
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """La orden ``grade``; devuelve el código de salida."""
     notebooks = _expand(args.paths)
     missing = [p for p in notebooks if not p.is_file()]
     if not notebooks or missing:
@@ -377,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     tree.write(args.out / "notas.xml", encoding="utf-8", xml_declaration=True)
     print(f"Informe escrito en {args.out / 'notas.json'} y {args.out / 'notas.xml'}.")
     return 0 if all(r.passed for r in reports) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lab.course.grade`` es un alias de ``python -m lab grade``."""
+    from lab.__main__ import main as lab_main
+
+    return lab_main(["grade", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -22,13 +22,14 @@ from typing import Any, Callable, Iterator
 
 from PIL import Image, ImageChops, ImageEnhance, ImageFilter
 
-from lab.bench_tasks import (WARM_UP_SLEEP, BenchContext, bench_pipeline, compare, interleaved, metric,
+from lab.bench.tasks import (WARM_UP_SLEEP, BenchContext, bench_pipeline, compare, interleaved, metric,
                              plain_task, warm_up)
 from lab.filters import (BlurFilter, BrightnessFilter, ContrastFilter, EdgeFilter, GrayscaleFilter,
                          ResizeFilter, SharpenFilter)
 from lab.workers import SimpleWorker, TaskQueue, WorkerPool
 from lab.workers.logs import GuideFormatter, configure_logging
-from lab.workers.process_pool import ProcessWorkerPool, default_start_method
+from lab.workers.pool import ProcessWorkerPool
+from lab.workers.process.child import default_start_method
 
 FRAMEWORK_TARGET, EXECUTOR_TARGET, LIMIT_TARGET, QUEUE_TARGET_US = 1.03, 0.97, 0.90, 10.0
 # Un filtro que envuelve una llamada de Pillow hace esa misma llamada: la razón esperada es 1. El

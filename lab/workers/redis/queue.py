@@ -33,13 +33,12 @@ from typing import Any, Callable, Iterable
 from lab.errors import (InvalidTransitionError, LeaseLostError, QueueConnectionError, QueueError,
                         QueueShutDown, UnknownTaskError)
 from lab.workers.queue_api import QueueAPI, check_payload
-from lab.workers.redis_connect import (REDIS_SCHEMES, _import_redis, check_redis_url, describe_redis_error,
-                                       open_queue, safe_url)
-from lab.workers.redis_scripts import SCRIPTS
-from lab.workers.redis_views import RedisQueueViews, _task_from_hash
+from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
+from lab.workers.redis.scripts import SCRIPTS
+from lab.workers.redis.views import RedisQueueViews, _task_from_hash
 from lab.workers.task import Task
 
-__all__ = ["RedisTaskQueue", "open_queue", "safe_url", "describe_redis_error", "REDIS_SCHEMES"]
+__all__ = ["RedisTaskQueue"]
 
 logger = logging.getLogger("lab.worker.redis")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -70,7 +69,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         self.reconnect_timeout, self._sleep = reconnect_timeout, sleep
         self._fake_clock = clock
         self.clock: Callable[[], float] = clock or self.server_time
-        self._redis = _import_redis()
+        self._redis = import_redis()
         check_redis_url(url)
         try:
             self._client = self._redis.Redis.from_url(

@@ -9,7 +9,7 @@
 
 ``--queue`` puede omitirse si está la variable ``LAB_QUEUE_URL``. Los errores (Redis apagado,
 URL errónea, pipeline no válido, imagen inexistente) se muestran en una frase y salen con
-código 2. También se puede ejecutar como ``python -m lab.cli_queue <orden> ...``.
+código 2. También se puede ejecutar como ``python -m lab.cli.queue_commands <orden> ...``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from lab.cli_es import spanish_argparse
+from lab.cli.spanish import spanish_argparse
 from lab.errors import FilterSpecError, LabError
 
 QUEUE_ENV = "LAB_QUEUE_URL"
@@ -87,7 +87,7 @@ def _scalar(text: str) -> Any:
 def _open(args: argparse.Namespace, **options: Any):
     """La cola Redis de ``--queue``/``LAB_QUEUE_URL`` (y ``--name``); error claro si falta o no es Redis."""
     from lab.errors import QueueConnectionError
-    from lab.workers.redis_queue import open_queue
+    from lab.workers.urls import open_queue
 
     url = args.queue or os.environ.get(QUEUE_ENV)
     if not url:
@@ -102,8 +102,8 @@ def _open(args: argparse.Namespace, **options: Any):
 def cmd_worker(args: argparse.Namespace) -> int:
     """``worker``: procesa tareas de la cola hasta SIGINT/SIGTERM (o hasta vaciarla con ``--burst``)."""
     from lab.workers.logs import configure_logging
-    from lab.workers.redis_queue import safe_url
-    from lab.workers.worker_process import QueueWorker, run_worker
+    from lab.workers.redis.connect import safe_url
+    from lab.workers.service import QueueWorker, run_worker
 
     configure_logging(json=args.json_logs, level=args.log_level)
     queue = _open(args, lease_timeout=args.lease or None, max_attempts=args.max_attempts,
@@ -124,7 +124,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_enqueue(args: argparse.Namespace) -> int:
     """``enqueue``: añade una tarea por imagen (con el pipeline en el payload) o ``--noop`` tareas vacías."""
     from lab.errors import ImageNotFoundError, InvalidTaskError
-    from lab.workers.redis_queue import safe_url
+    from lab.workers.redis.connect import safe_url
 
     if args.noop:
         payloads = [{"noop": True, **({"sleep": args.sleep} if args.sleep else {})} for _ in range(args.noop)]
@@ -159,7 +159,7 @@ STATE_NAMES = {"busy": "ocupado", "idle": "esperando", "stopped": "parado", "los
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """``stats``: tabla con el estado de la cola y de los workers que la usan."""
-    from lab.workers.redis_queue import safe_url
+    from lab.workers.redis.connect import safe_url
 
     queue = _open(args)
     stats, workers = queue.get_stats(), queue.workers(stale_after=args.stale)
@@ -249,9 +249,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m lab.cli_queue <orden>``: las mismas órdenes sin pasar por ``python -m lab``."""
+    """``python -m lab.cli.queue_commands <orden>``: las mismas órdenes sin pasar por ``python -m lab``."""
     spanish_argparse()
-    parser = argparse.ArgumentParser(prog="python -m lab.cli_queue")
+    parser = argparse.ArgumentParser(prog="python -m lab.cli.queue_commands")
     add_parser(parser.add_subparsers(dest="command", metavar="ORDEN", required=True))
     args = parser.parse_args(argv)
     try:

@@ -11,13 +11,13 @@ marca las soluciones al estilo de nbgrader::
 La versión del alumnado (``notebooks/ejercicios/``) sustituye cada región por un
 ``raise NotImplementedError("Ejercicio 5.1: ...")`` con la misma sangría, quita las celdas
 etiquetadas ``solucion``, borra salidas y contadores de ejecución, marca las comprobaciones
-como no editables y se valida con nbformat. Etiquetas de celda que entiende este módulo (y ``lab.grade``):
+como no editables y se valida con nbformat. Etiquetas de celda que entiende este módulo (y ``lab.course.grade``):
 
 - ``ejercicio:N.M``: la celda pertenece al ejercicio N.M (obligatoria si tiene una región).
 - ``comprobacion``: celda de comprobación (``assert``) del ejercicio; nunca lleva solución.
 - ``solucion``: celda que solo existe en la versión del profesorado.
 
-Uso: ``python -m lab.release`` (escribe) o ``python -m lab.release --check`` (sale con
+Uso: ``python -m lab.course.release`` (escribe) o ``python -m lab.course.release --check`` (sale con
 código 1 si algún cuaderno del alumnado no está al día). Los errores de autoría se
 señalan con ``ReleaseError``.
 """
@@ -32,13 +32,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from lab.cli_es import spanish_argparse
+from lab import PROJECT_DIR
 from lab.errors import LabError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_DIR
 SOURCE_DIR = ROOT / "ejercicios" / "soluciones"
 STUDENT_DIR = ROOT / "notebooks" / "ejercicios"
 
@@ -259,7 +260,7 @@ def release(src: Path = SOURCE_DIR, dest: Path = STUDENT_DIR, *, check: bool = F
                 outcomes.append(Outcome(target, "igual", "modificado localmente; la versión de git está al día"))
             else:
                 reason = "no existe" if current is None else "no coincide con su fuente"
-                outcomes.append(Outcome(target, "desfasado", f"{reason} ({source.name}); ejecuta 'make student'"))
+                outcomes.append(Outcome(target, "desfasado", f"{reason} ({source.name}); ejecuta 'python -m lab student' (o 'make student')"))
         else:
             dest.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
@@ -275,16 +276,18 @@ def release(src: Path = SOURCE_DIR, dest: Path = STUDENT_DIR, *, check: bool = F
     return outcomes
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Punto de entrada de ``python -m lab.release``; devuelve el código de salida."""
-    spanish_argparse()
-    parser = argparse.ArgumentParser(prog="python -m lab.release",
-                                     description="Genera los cuadernos de ejercicios del alumnado.")
+def add_parser(subparsers: Any) -> None:
+    """Registra la orden ``student`` en la línea de órdenes (``python -m lab student``)."""
+    parser = subparsers.add_parser("student", help="genera los cuadernos de ejercicios del alumnado", description="Genera los cuadernos de ejercicios del alumnado.")
     parser.add_argument("--check", action="store_true",
                         help="no escribe nada; sale con 1 si algún cuaderno del alumnado está desfasado")
     parser.add_argument("--src", type=Path, default=SOURCE_DIR, help="carpeta con los cuadernos de soluciones")
     parser.add_argument("--dest", type=Path, default=STUDENT_DIR, help="carpeta de los cuadernos del alumnado")
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """La orden ``student``; devuelve el código de salida."""
     try:
         outcomes = release(args.src, args.dest, check=args.check)
     except ReleaseError as exc:
@@ -295,8 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{outcome.status:>9}  {outcome.path}{detail}")
     bad = [o for o in outcomes if o.status in ("desfasado", "sobrante")]
     if bad:
-        print(f"{len(bad)} cuaderno(s) del alumnado desfasado(s): ejecuta 'make student'.", file=sys.stderr)
+        print(f"{len(bad)} cuaderno(s) del alumnado desfasado(s): ejecuta 'python -m lab student' (o 'make student').", file=sys.stderr)
     return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lab.course.release`` es un alias de ``python -m lab student``."""
+    from lab.__main__ import main as lab_main
+
+    return lab_main(["student", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Memoria y asignador: pico de RSS de un pool con imágenes grandes y el efecto de la caché de bloques de Pillow.
 
-``peak_rss`` lanza un proceso Python nuevo (``python -m lab.bench_memory ...``) para que su pico
+``peak_rss`` lanza un proceso Python nuevo (``python -m lab.bench.memory ...``) para que su pico
 de memoria (``ru_maxrss``) no arrastre lo que ya usó el benchmark; ese proceso procesa las
 tareas con un ``WorkerPool`` de hilos e imprime una línea JSON.
 
@@ -24,7 +24,8 @@ from typing import Any
 
 from PIL import Image
 
-from lab.bench_tasks import BenchContext, compare, interleaved, metric, plain_task
+from lab import PROJECT_DIR
+from lab.bench.tasks import BenchContext, compare, interleaved, metric, plain_task
 
 #: Bloques que guarda la caché de Pillow cuando se activa (cada bloque, como mucho 16 MB).
 BLOCKS_MAX = 16
@@ -53,10 +54,10 @@ def peak_rss(ctx: BenchContext) -> list[dict[str, Any]]:
 
     size, n, workers = (ctx.size, len(ctx.inputs), 2) if ctx.quick else ((4000, 3000), 8, 4)
     inputs = make_workload(ctx.out_dir.parent / f"entradas-{size[0]}x{size[1]}", n=n, size=size)
-    command = [sys.executable, "-m", "lab.bench_memory", "--workers", str(workers), "--out", str(ctx.out_dir / "memoria"),
+    command = [sys.executable, "-m", "lab.bench.memory", "--workers", str(workers), "--out", str(ctx.out_dir / "memoria"),
                *map(str, inputs)]
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
     if done.returncode != 0:
         raise RuntimeError(f"La medida de memoria falló: {done.stderr.strip()[-500:]}")
     data = json.loads(done.stdout.strip().splitlines()[-1])
@@ -94,12 +95,12 @@ def allocator(ctx: BenchContext) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Proceso de medida: procesa las imágenes con un ``WorkerPool`` e imprime el pico de RSS en JSON."""
-    parser = argparse.ArgumentParser(prog="python -m lab.bench_memory")
+    parser = argparse.ArgumentParser(prog="python -m lab.bench.memory")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--out", required=True)
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args(argv)
-    from lab.bench_tasks import bench_pipeline
+    from lab.bench.tasks import bench_pipeline
     from lab.workers import TaskQueue, WorkerPool
     from lab.workers.logs import configure_logging
 

@@ -27,7 +27,7 @@ from lab.errors import WorkerProcessError
 #: Segundos que se espera a que un hijo termine por las buenas antes de matarlo.
 CLOSE_TIMEOUT = 5.0
 #: Módulos que el servidor ``forkserver`` importa una sola vez: cada hijo nace con ellos cargados.
-PRELOAD = ["lab.workers.process_child", "lab.core", "lab.workers.payload"]
+PRELOAD = ["lab.workers.process.child", "lab.core", "lab.workers.payload"]
 
 #: Campos de un ``LogRecord`` que se mandan al padre (el mensaje ya va formateado).
 LOG_FIELDS = ("name", "levelno", "levelname", "pathname", "lineno", "funcName", "created", "msecs",

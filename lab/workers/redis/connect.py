@@ -1,17 +1,14 @@
-"""Conectar con Redis: URLs sin contraseña en los mensajes, errores en español y ``open_queue``.
+"""Conectar con Redis: URLs sin contraseña en los mensajes y errores de conexión en español.
 
-``open_queue(url)`` elige la cola según la URL: en memoria (``None`` o ``memory://``) o en
-Redis (``redis://``, ``rediss://`` con TLS, ``unix://``). Nada de este módulo importa
-``redis`` al cargarse: el paquete solo hace falta al crear una ``RedisTaskQueue``.
+Nada de este módulo importa ``redis`` al cargarse: el paquete solo hace falta al crear una
+``RedisTaskQueue`` (``import_redis``).
 """
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lab.errors import QueueConnectionError
-from lab.workers.queue_api import QueueAPI
 
 def safe_url(url: str) -> str:
     """La URL sin la contraseña (``redis://:***@host:6379/0``), para mensajes y logs."""
@@ -62,7 +59,8 @@ def describe_redis_error(exc: BaseException) -> str:
     return str(exc).strip().rstrip(".") or type(exc).__name__
 
 
-def _import_redis():
+def import_redis():
+    """El paquete ``redis``; ``QueueConnectionError`` con la orden de instalación si falta."""
     try:
         import redis
     except ImportError as exc:  # pragma: no cover - depende del entorno
@@ -72,27 +70,4 @@ def _import_redis():
     return redis
 
 
-MEMORY_URLS = ("", "memory://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-def open_queue(url: str | None = None, *, name: str = "default", **options: Any) -> QueueAPI:
-    """La cola que indica ``url``: en memoria (``None`` o ``memory://``) o en Redis (``redis://``...).
-
-    ``options`` son las de ``TaskQueue`` (``lease_timeout``, ``max_attempts``, ``clock``);
-    con Redis se admiten además ``name`` y las de ``RedisTaskQueue``. Lanza
-    ``QueueConnectionError`` si la URL no es de ningún tipo conocido o Redis no responde.
-    """
-    if url is None or url.strip() in MEMORY_URLS:
-        from lab.workers.queue import TaskQueue
-
-        allowed = {key: value for key, value in options.items()
-                   if key in ("lease_timeout", "max_attempts", "clock")}
-        return TaskQueue(**allowed)
-    if url.strip().lower().startswith(REDIS_SCHEMES):
-        from lab.workers.redis_queue import RedisTaskQueue
-
-        return RedisTaskQueue(url.strip(), name=name, **options)
-    raise QueueConnectionError(
-        f"No se reconoce la URL de cola {safe_url(url)!r}: usa memory:// (en memoria) o "
-        f"redis://host:6379/0, rediss://... (TLS) o unix:///ruta/redis.sock.")

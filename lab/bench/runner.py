@@ -6,8 +6,9 @@ rango (mín.–máx.) de cada lado y la razón medida ronda a ronda, con su obje
 
 Carga: 12 JPEG de 1920x1080 de ``lab.images.make_workload`` (en ``output/bench/``), pipeline
 blur(3) + brightness(1.3) + sharpen y JPEG q90. Secciones: ``overhead``, ``threads``,
-``processes``, ``queue``, ``filters`` (``lab.bench_sections``), ``memory`` y ``allocator``
-(``lab.bench_memory``) y las opcionales de ``OPTIONAL_SECTION_MODULES`` (p. ej. Redis).
+``processes``, ``queue``, ``filters`` (``lab.bench.sections``), ``memory`` y ``allocator``
+(``lab.bench.memory``) y ``redis`` (``lab.bench.redis_rq``; se omite, diciendo por qué, si no hay
+servidor, ``redis`` o ``rq``).
 
 Los cuadernos usan ``run_bench(...)`` y reciben el mismo dict que ``--json`` escribe.
 """
@@ -15,7 +16,6 @@ Los cuadernos usan ``run_bench(...)`` y reciben el mismo dict que ``--json`` esc
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -25,40 +25,18 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import lab
-from lab.bench_tasks import BenchContext
-
-#: Módulos con secciones opcionales: cada uno define ``SECTION_NAME`` y ``run_section(ctx) -> list[fila]``
-#: (filas de ``lab.bench_tasks.compare``/``metric``). Si el módulo no existe o aún no define esas dos
-#: cosas se ignora; si su sección no puede ejecutarse aquí (p. ej. sin Redis), ``run_section`` lanza
-#: ``SectionSkipped("motivo")`` y la sección aparece como omitida.
-OPTIONAL_SECTION_MODULES: tuple[str, ...] = ("lab.bench_redis",)
+from lab.bench import memory, redis_rq
+from lab.bench.sections import SECTIONS
+from lab.bench.tasks import BenchContext, SectionSkipped
 
 JSON_VERSION = 1
 DEFAULT_TASKS, DEFAULT_SIZE = 12, (1920, 1080)
 QUICK_TASKS, QUICK_SIZE = 4, (960, 540)
 
 
-class SectionSkipped(Exception):
-    """Una sección opcional no se puede ejecutar aquí (falta un servicio); el mensaje dice por qué."""
-
-
 def sections() -> dict[str, Callable[[BenchContext], list[dict[str, Any]]]]:
-    """Todas las secciones disponibles, en el orden en que se ejecutan."""
-    from lab.bench_memory import allocator, peak_rss
-    from lab.bench_sections import SECTIONS
-
-    found = {**SECTIONS, "memory": peak_rss, "allocator": allocator}
-    for name in OPTIONAL_SECTION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        name, run = getattr(module, "SECTION_NAME", None), getattr(module, "run_section", None)
-        if isinstance(name, str) and callable(run):
-            found[name] = run
-    return found
+    """Todas las secciones, en el orden en que se ejecutan (cada una devuelve sus filas o lanza ``SectionSkipped``)."""
+    return {**SECTIONS, "memory": memory.peak_rss, "allocator": memory.allocator, "redis": redis_rq.run_section}
 
 
 def machine_info() -> dict[str, Any]:
