@@ -27,10 +27,10 @@ from lab.errors import (
     ImageTooLargeError,
     OutputWriteError,
 )
-from lab.filters import Filter, FilterPipeline, filter_from_spec
+from lab.filters import FilterPipeline, as_pipeline
 from lab.filters.basic import has_alpha
 
-__all__ = ["FilterPipeline", "ImageResult", "as_pipeline", "load_image", "output_format",
+__all__ = ["FilterPipeline", "ImageResult", "load_image", "output_format",
            "process_image", "save_image_atomic"]
 
 # Extensión -> (formato de Pillow, modos que ese formato guarda tal cual).
@@ -83,23 +83,6 @@ class ImageResult:
         values["input_size"] = tuple(data["input_size"])
         values["output_size"] = tuple(data["output_size"])
         return cls(**values)
-
-
-def as_pipeline(pipeline: Any) -> FilterPipeline:
-    """Un ``FilterPipeline`` a partir de un pipeline, un ``Filter`` o una spec (dict o lista).
-
-    Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es nada de eso.
-    """
-    if isinstance(pipeline, FilterPipeline):
-        return pipeline
-    if isinstance(pipeline, (dict, list)):
-        pipeline = filter_from_spec(pipeline)
-        return pipeline if isinstance(pipeline, FilterPipeline) else FilterPipeline([pipeline])
-    if isinstance(pipeline, Filter):
-        return FilterPipeline([pipeline])
-    raise TypeError(
-        "pipeline debe ser un FilterPipeline, un Filter o una spec (dict o lista) y recibió "
-        f"{type(pipeline).__name__}")
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -248,8 +231,8 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
     """
     start = clock()
     image_path, output_path = os.fspath(image_path), os.fspath(output_path)
-    duck = not isinstance(pipeline, (Filter, dict, list)) and callable(getattr(pipeline, "apply", None))
-    pipe = pipeline if duck else as_pipeline(pipeline)
+    pipe = as_pipeline(pipeline)
+    duck = not isinstance(pipe, FilterPipeline)
     output_format(output_path)  # falla pronto, antes de decodificar nada
     loading = clock()
     image, input_bytes = _open(image_path)

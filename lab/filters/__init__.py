@@ -22,7 +22,7 @@ from lab.filters.basic import (
     SharpenFilter,
     to_working_mode,
 )
-from lab.filters.pipeline import FilterPipeline
+from lab.filters.pipeline import FilterPipeline, as_pipeline
 
 __all__ = [
     "BlurFilter",
@@ -35,6 +35,7 @@ __all__ = [
     "GrayscaleFilter",
     "ResizeFilter",
     "SharpenFilter",
+    "as_pipeline",
     "available_filters",
     "filter_from_spec",
     "to_working_mode",

@@ -61,25 +61,14 @@ class Filter:
 
     @classmethod
     def from_spec(cls, spec: Any) -> Filter:
-        """Reconstruye un filtro desde su especificación (``dict`` con la clave ``name``).
+        """Reconstruye un filtro desde su especificación (ver ``filter_from_spec``).
 
-        Llamado sobre una subclase, exige además que el resultado sea de esa clase.
-        Lanza ``FilterSpecError`` si la spec no es un dict, el nombre no existe, falta un
-        parámetro obligatorio, sobra alguno o algún valor está fuera de rango.
+        Llamado sobre una subclase, exige además que el resultado sea de esa clase
+        (``BlurFilter.from_spec({"name": "sharpen"})`` lanza ``FilterSpecError``).
         """
-        if not isinstance(spec, dict):
-            raise FilterSpecError(
-                "la especificación de un filtro debe ser un dict con la clave 'name' y recibió "
-                f"{type(spec).__name__}: {spec!r:.80}")
-        name = spec.get("name")
-        klass = _REGISTRY.get(name) if isinstance(name, str) else None
-        if klass is None:
-            raise FilterSpecError(
-                f"filtro desconocido {name!r}; los disponibles son: {', '.join(sorted(_REGISTRY))}")
-        params = {key: value for key, value in spec.items() if key != "name"}
-        result = klass._from_params(params)
+        result = filter_from_spec(spec)
         if not isinstance(result, cls):
-            raise FilterSpecError(f"se esperaba un filtro {cls.__name__} y la spec describe '{name}'")
+            raise FilterSpecError(f"se esperaba un filtro {cls.__name__} y la spec describe '{result.name}'")
         return result
 
     @classmethod
@@ -95,12 +84,26 @@ class Filter:
 
 
 def filter_from_spec(spec: Any) -> Filter:
-    """Atajo de ``Filter.from_spec``: cualquier filtro o pipeline a partir de su spec JSON."""
-    if isinstance(spec, list):
-        from lab.filters.pipeline import FilterPipeline
+    """El filtro (o pipeline) que describe una spec JSON: el único lector de specs del paquete.
 
-        return FilterPipeline.from_spec(spec)
-    return Filter.from_spec(spec)
+    ``spec`` es un dict con la clave ``name`` (``{"name": "blur", "radius": 3}``) o una lista de
+    specs, que es un pipeline (``[{"name": "blur"}, ...]`` equivale a
+    ``{"name": "pipeline", "filters": [...]}``). Lanza ``FilterSpecError`` si no es un dict ni
+    una lista, el nombre no existe, falta un parámetro obligatorio, sobra alguno o algún valor
+    está fuera de rango.
+    """
+    if isinstance(spec, list):
+        spec = {"name": "pipeline", "filters": spec}
+    if not isinstance(spec, dict):
+        raise FilterSpecError(
+            "la especificación de un filtro debe ser un dict con la clave 'name' (o una lista de ellos) y "
+            f"recibió {type(spec).__name__}: {spec!r:.80}")
+    name = spec.get("name")
+    klass = _REGISTRY.get(name) if isinstance(name, str) else None
+    if klass is None:
+        raise FilterSpecError(
+            f"filtro desconocido {name!r}; los disponibles son: {', '.join(sorted(_REGISTRY))}")
+    return klass._from_params({key: value for key, value in spec.items() if key != "name"})
 
 
 def available_filters() -> dict[str, type[Filter]]:

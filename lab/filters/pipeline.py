@@ -1,7 +1,8 @@
 """``FilterPipeline``: una secuencia ordenada e inmutable de filtros que también es un filtro.
 
 Se puede anidar (un pipeline dentro de otro), convertir a JSON con ``to_spec()`` y
-reconstruir con ``FilterPipeline.from_spec(...)``. ``apply_timed`` mide cada filtro con un
+reconstruir con ``FilterPipeline.from_spec(...)``; ``as_pipeline`` convierte en pipeline lo que
+aceptan los workers y ``process_image`` (un pipeline, un filtro o una spec). ``apply_timed`` mide cada filtro con un
 reloj inyectable; los pipelines anidados se *aplanan*, así que hay una entrada por filtro
 simple, con su nombre corto (``"blur"``, ``"brightness"``...).
 """
@@ -16,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from lab.errors import FilterSpecError
-from lab.filters.base import Filter
+from lab.filters.base import Filter, filter_from_spec
 
 
 @dataclass(frozen=True, init=False)
@@ -103,14 +104,12 @@ class FilterPipeline(Filter):
 
     @classmethod
     def from_spec(cls, spec: Any) -> FilterPipeline:
-        """Reconstruye un pipeline desde ``{"name": "pipeline", "filters": [...]}`` o una lista.
+        """Reconstruye un pipeline desde ``{"name": "pipeline", "filters": [...]}`` o una lista de specs.
 
         La spec de un solo filtro (``{"name": "blur", ...}``) da un pipeline de un elemento.
         Lanza ``FilterSpecError`` si la spec (o la de algún filtro) no es válida.
         """
-        if isinstance(spec, list):
-            return cls._from_params({"filters": spec})
-        result = Filter.from_spec(spec)
+        result = filter_from_spec(spec)
         return result if isinstance(result, FilterPipeline) else cls([result])
 
     @classmethod
@@ -128,12 +127,28 @@ class FilterPipeline(Filter):
         items = []
         for position, item in enumerate(specs):
             try:
-                items.append(filter_from_spec_item(item))
+                items.append(filter_from_spec(item))
             except FilterSpecError as exc:
                 raise FilterSpecError(f"FilterPipeline, filtro {position}: {exc}") from exc
         return cls(items)
 
 
-def filter_from_spec_item(spec: Any) -> Filter:
-    """Un elemento de ``filters``: una spec dict o, por comodidad, una lista (pipeline anidado)."""
-    return FilterPipeline.from_spec(spec) if isinstance(spec, list) else Filter.from_spec(spec)
+def as_pipeline(pipeline: Any) -> Any:
+    """Lo que aplicará un worker: un ``FilterPipeline`` a partir de un pipeline, un ``Filter`` o una spec.
+
+    Un pipeline se devuelve tal cual, un filtro suelto se envuelve en un pipeline de un
+    elemento y una spec (dict o lista) se lee con ``filter_from_spec``. Un objeto propio con
+    ``apply(image)`` que no es un ``Filter`` se devuelve tal cual (se medirá como un solo
+    paso). Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es nada de eso.
+    """
+    if isinstance(pipeline, FilterPipeline):
+        return pipeline
+    if isinstance(pipeline, Filter):
+        return FilterPipeline([pipeline])
+    if isinstance(pipeline, (dict, list)):
+        return FilterPipeline.from_spec(pipeline)
+    if callable(getattr(pipeline, "apply", None)):
+        return pipeline
+    raise TypeError(
+        "el pipeline debe ser un FilterPipeline, un Filter o su spec JSON (dict o lista) y es "
+        f"{type(pipeline).__name__}")

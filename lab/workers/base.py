@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from lab.errors import InvalidTransitionError, LabError, UnknownTaskError
 from lab.workers.logs import get_worker_logger, task_context
-from lab.workers.payload import coerce_pipeline, describe_error, failure_message, parse_payload
+from lab.workers.payload import describe_error, failure_message, parse_payload, read_pipeline
 from lab.workers.queue_api import QueueAPI
 from lab.workers.retry import RetryPolicy
 from lab.workers.stats import WorkerStats
@@ -57,7 +57,7 @@ class BaseWorker:
         if not isinstance(queue, QueueAPI):
             raise TypeError(f"queue debe ser una cola de lab.workers (QueueAPI) y es {type(queue).__name__}.")
         self.worker_id, self.queue = worker_id, queue
-        self.pipeline = None if pipeline is None else coerce_pipeline(pipeline, f"El worker {worker_id}")
+        self.pipeline = None if pipeline is None else read_pipeline(pipeline, f"El worker {worker_id}")
         self.retry = RetryPolicy.coerce(retry)
         self.sleep, self.clock, self.quality, self.poll_interval = sleep, clock, quality, poll_interval
         lease = queue.lease_timeout

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.errors import FilterSpecError, InvalidTaskError, LabError
+from lab.filters import as_pipeline
 
 
 @dataclass(frozen=True)
@@ -24,22 +25,18 @@ class ImageJob:
     quality: int
 
 
-def coerce_pipeline(pipeline: Any, where: str) -> Any:
-    """Un objeto con ``apply`` tal cual, o un ``FilterPipeline`` desde una spec (lista o dict).
+def read_pipeline(pipeline: Any, where: str) -> Any:
+    """``as_pipeline(pipeline)`` con un mensaje que nombra ``where`` (la tarea o el worker) si no vale.
 
-    Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es ni una cosa ni otra.
+    Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es ni un
+    pipeline, ni un filtro, ni su spec.
     """
-    if hasattr(pipeline, "apply"):
-        return pipeline
-    if isinstance(pipeline, (list, dict)):
-        from lab.core import as_pipeline
-
-        try:
-            return as_pipeline(pipeline)
-        except FilterSpecError as exc:
-            raise FilterSpecError(f"{where} tiene un pipeline no válido: {_lower_first(str(exc))}") from exc
-    raise TypeError(f"{where}: el pipeline debe ser un FilterPipeline o su spec (lista o dict) "
-                    f"y es {type(pipeline).__name__}.")
+    try:
+        return as_pipeline(pipeline)
+    except FilterSpecError as exc:
+        raise FilterSpecError(f"{where} tiene un pipeline no válido: {_lower_first(str(exc))}") from exc
+    except TypeError as exc:
+        raise TypeError(f"{where}: {exc}.") from exc
 
 
 def parse_payload(task_id: str, payload: Any, default_pipeline: Any, default_quality: int) -> ImageJob:
@@ -65,7 +62,7 @@ def parse_payload(task_id: str, payload: Any, default_pipeline: Any, default_qua
             raise InvalidTaskError(f"{where} no trae 'pipeline' y el worker no tiene un pipeline por defecto.")
         pipeline = default_pipeline
     elif isinstance(spec, (list, dict)):
-        pipeline = coerce_pipeline(spec, where)
+        pipeline = read_pipeline(spec, where)
     else:
         raise InvalidTaskError(f"{where} tiene 'pipeline' de tipo {type(spec).__name__}; "
                                f"debe ser una lista de filtros o un dict.")

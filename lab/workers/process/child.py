@@ -72,7 +72,8 @@ def child_main(conn: Any, worker_id: str, spec: Any, modules: list[str], setting
     try:
         for name in modules:
             importlib.import_module(name)
-        from lab.core import as_pipeline, process_image
+        from lab.core import process_image
+        from lab.filters import as_pipeline
         from lab.workers.payload import parse_payload
 
         pipeline = None if spec is None else as_pipeline(spec)
