@@ -12,7 +12,7 @@ from PIL import ImageChops, ImageEnhance
 
 from lab.__main__ import main
 from lab.bench import format_table, run_bench
-from lab.bench.tasks import bench_pipeline, compare, interleaved, metric, plain_task
+from lab.bench.tasks import BenchContext, bench_pipeline, compare, interleaved, metric, plain_task
 from lab.core import process_image
 from lab.filters import BrightnessFilter
 from lab.images import make_workload, pattern_image
@@ -42,6 +42,8 @@ def test_bench_command_quick_json_has_the_documented_keys(tmp_path, capsys):
     names = [row["name"] for row in report["rows"]]
     assert any(n.startswith("SimpleWorker") for n in names)
     assert any(n.startswith("WorkerPool(2) / ThreadPoolExecutor(2)") for n in names)
+    assert "speedup de 2 hilos frente a 1, misma ronda" in names and not any("bucle" in row["note"] for row in
+                                                                             report["sections"]["threads"]["rows"])
     assert any(n.startswith("ProcessWorkerPool(") and "ProcessPoolExecutor" in n for n in names)
     assert any("límite de la máquina" in n for n in names)
     assert any(n.startswith("TaskQueue add+get+mark, un hilo") for n in names)
@@ -70,6 +72,45 @@ def test_rounds_alternate_and_ratios_are_paired():
     row = compare("s", "x", [1.1, 1.0], [1.0, 1.0], higher_is_better=False, op="<=", target=1.03)
     assert row["ratio"]["median"] == pytest.approx(1.05) and row["ok"] is False
     assert metric("q", "µs", [12.0, 9.0, 11.0], op="<=", target=10.0)["ok"] is False
+
+
+def test_thread_speedup_comes_from_the_same_rounds(tmp_path, monkeypatch):
+    """El speedup de n hilos usa el pool de 1 hilo de las mismas rondas, nunca tiempos de otra sección."""
+    import lab.bench.sections as sections
+
+    clock = iter(range(1, 1000))
+    monkeypatch.setattr(sections, "_timed", lambda run: float(next(clock)))  # cada medida, un valor distinto
+    calls: list[tuple[list[str], dict[str, list[float]]]] = []
+    real_interleaved = sections.interleaved
+
+    def spy(variants, rounds, **kwargs):
+        samples = real_interleaved(variants, rounds, **kwargs)
+        calls.append((list(variants), samples))
+        return samples
+
+    monkeypatch.setattr(sections, "interleaved", spy)
+    ctx = BenchContext(inputs=make_workload(tmp_path / "in", n=1, size=(32, 24)), out_dir=tmp_path / "out",
+                       rounds=3, quick=True, threads=(1, 2, 4), cores=2)
+    ctx.shared["plain_loop_time"] = [1e6]  # un bucle "de la sección 1": no debe aparecer en ninguna cifra
+    rows = sections.threads(ctx)
+    assert [row["name"] for row in rows] == [
+        "WorkerPool(1) / ThreadPoolExecutor(1)", "WorkerPool(2) / ThreadPoolExecutor(2)",
+        "speedup de 2 hilos frente a 1, misma ronda", "WorkerPool(4) / ThreadPoolExecutor(4)",
+        "speedup de 4 hilos frente a 1, misma ronda"]
+    assert [order for order, _ in calls] == [["lab", "executor"], ["lab_1", "lab", "executor"],
+                                             ["lab_1", "lab", "executor"]]
+    for row, (_, samples) in zip((rows[2], rows[4]), calls[1:]):
+        # mismas rondas: tantas muestras como rondas, y cada razón es t(1 hilo) / t(n hilos) de su ronda
+        assert row["lab"]["samples"] == samples["lab"] and row["baseline"]["samples"] == samples["lab_1"]
+        assert len(row["ratio"]["samples"]) == len(row["lab"]["samples"]) == ctx.rounds
+        assert row["ratio"]["samples"] == [one / many for one, many in zip(samples["lab_1"], samples["lab"])]
+        assert row["target"] is None and row["ok"] is None and row["ideal"] == 2
+        assert row["efficiency"]["samples"] == [r / 2 for r in row["ratio"]["samples"]]
+        assert "misma ronda" in row["note"] and max(row["ratio"]["samples"]) < 100  # nada del bucle de 1e6 s
+    # el pool de 1 hilo va siempre junto al de n hilos (en la misma ronda, sin nada entre medias)
+    _, first = calls[1]
+    assert first["lab"][0] - first["lab_1"][0] == 1 and first["lab_1"][1] - first["lab"][1] == 1
+    assert rows[4]["threads"] == 4 and "min(4 hilos, 2 núcleos) = 2" in rows[4]["note"]
 
 
 def test_format_table_marks_targets():

@@ -1,7 +1,8 @@
 """Las comparaciones del benchmark, una función por sección; cada una devuelve filas de ``bench_tasks``.
 
 1. ``overhead``: ``SimpleWorker`` frente a un bucle con las mismas llamadas a Pillow.
-2. ``threads``: ``WorkerPool`` de 1..4 hilos frente a ``ThreadPoolExecutor`` del mismo tamaño.
+2. ``threads``: ``WorkerPool`` de 1..4 hilos frente a ``ThreadPoolExecutor`` del mismo tamaño, y
+   el speedup de ``WorkerPool(n)`` frente a ``WorkerPool(1)`` medido en las mismas rondas.
 3. ``processes``: ``ProcessWorkerPool`` frente a ``ProcessPoolExecutor`` y frente al límite de
    la máquina (rendimiento de un núcleo × núcleos, medido en la misma ejecución).
 4. ``queue``: coste de ``TaskQueue`` (add + get + mark) frente a ``queue.Queue`` (put + get).
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterator
 from PIL import Image, ImageChops, ImageEnhance, ImageFilter
 
 from lab.bench.tasks import (WARM_UP_SLEEP, BenchContext, bench_pipeline, compare, interleaved, metric,
-                             plain_task, warm_up)
+                             plain_task, summary, warm_up)
 from lab.filters import (BlurFilter, BrightnessFilter, ContrastFilter, EdgeFilter, GrayscaleFilter,
                          ResizeFilter, SharpenFilter)
 from lab.workers import SimpleWorker, TaskQueue, WorkerPool
@@ -93,7 +94,6 @@ def overhead(ctx: BenchContext) -> list[dict[str, Any]]:
     n = len(ctx.inputs)
     per_task = statistics.median(samples["plain"])
     ctx.shared["single_core_throughput"] = 1 / per_task
-    ctx.shared["plain_loop_time"] = [per_task * n]
     return [compare("overhead", "SimpleWorker / bucle a mano, por tarea", samples["lab"], samples["plain"],
                     higher_is_better=False, op="<=", target=FRAMEWORK_TARGET,
                     note=f"{n} tareas × {ctx.rounds} rondas emparejadas tarea a tarea; tiempos por tarea; "
@@ -103,10 +103,27 @@ def overhead(ctx: BenchContext) -> list[dict[str, Any]]:
 # --- 2. hilos ----------------------------------------------------------------------------
 
 def threads(ctx: BenchContext) -> list[dict[str, Any]]:
-    """``WorkerPool(n)`` frente a ``ThreadPoolExecutor(n)`` para cada n de ``ctx.threads``."""
+    """``WorkerPool(n)`` frente a ``ThreadPoolExecutor(n)`` y, para n > 1, frente a ``WorkerPool(1)``.
+
+    Para cada n de ``ctx.threads``, las variantes van intercaladas en las mismas rondas: el pool
+    de 1 hilo (solo si n > 1), el de n hilos y el executor de n hilos. El orden (1, n, executor;
+    executor, n, 1; ...) deja el pool de n hilos siempre junto a sus dos referencias y alterna
+    cuál va primera. El speedup de cada ronda es ``t(1 hilo) / t(n hilos)`` de esa misma ronda;
+    nunca se compara con tiempos de otra sección, medidos minutos antes y con otra carga.
+    """
     pipeline, rows, n = bench_pipeline(), [], len(ctx.inputs)
+
+    def pool_run(size: int, payloads: list) -> Callable[[], float]:
+        def timed() -> float:
+            def run() -> None:
+                queue = TaskQueue()
+                queue.add_tasks(payloads)
+                WorkerPool(size, pipeline, queue).run()
+            return _timed(run)
+        return timed
+
     for size in ctx.threads:
-        jobs, payloads = ctx.jobs(f"executor-{size}"), ctx.payloads(f"pool-{size}")
+        jobs = ctx.jobs(f"executor-{size}")
 
         def executor(size: int = size, jobs: list = jobs) -> float:
             def run() -> None:
@@ -114,22 +131,38 @@ def threads(ctx: BenchContext) -> list[dict[str, Any]]:
                     list(pool.map(plain_task, jobs))
             return _timed(run)
 
-        def lab(size: int = size, payloads: list = payloads) -> float:
-            def run() -> None:
-                queue = TaskQueue()
-                queue.add_tasks(payloads)
-                WorkerPool(size, pipeline, queue).run()
-            return _timed(run)
-
+        variants: dict[str, Callable[[], float]] = {}
+        if size > 1:  # la referencia del speedup, en las mismas rondas y junto al pool de n hilos
+            variants["lab_1"] = pool_run(1, ctx.payloads(f"pool-1-frente-a-{size}"))
+        variants["lab"] = pool_run(size, ctx.payloads(f"pool-{size}"))
+        variants["executor"] = executor
         with worker_logs_to_memory():
-            samples = interleaved({"lab": lab, "executor": executor}, ctx.rounds, warmup=not ctx.quick)
-        plain = ctx.shared.get("plain_loop_time")
-        speedup = (f"; speedup orientativo frente al bucle (sección 1) {plain[0] / statistics.median(samples['lab']):.2f}x"
-                   if plain else "")
+            samples = interleaved(variants, ctx.rounds, warmup=not ctx.quick)
         rows.append(compare("threads", f"WorkerPool({size}) / ThreadPoolExecutor({size})", samples["lab"],
                             samples["executor"], higher_is_better=True, op=">=", target=EXECUTOR_TARGET,
-                            note=f"rendimiento relativo (mayor es mejor){speedup}; {n} tareas"))
+                            note=f"rendimiento relativo (mayor es mejor); {n} tareas"))
+        if size > 1:
+            rows.append(speedup_row(size, samples["lab"], samples["lab_1"], cores=ctx.cores))
     return rows
+
+
+def speedup_row(size: int, pool_n: list[float], pool_1: list[float], *, cores: int) -> dict[str, Any]:
+    """La fila del speedup de ``WorkerPool(size)`` frente a ``WorkerPool(1)``, ronda a ronda.
+
+    ``pool_n[i]`` y ``pool_1[i]`` son de la misma ronda ``i``; la razón de cada ronda es
+    ``pool_1[i] / pool_n[i]``. Añade ``ideal`` (``min(size, cores)``) y ``efficiency`` (el
+    speedup de cada ronda dividido por el ideal). Informativa: sin objetivo.
+    """
+    ideal = min(size, max(cores, 1))
+    row = compare("threads", f"speedup de {size} hilos frente a 1, misma ronda", pool_n, pool_1,
+                  higher_is_better=True, op=None, target=None)
+    efficiency = summary([value / ideal for value in row["ratio"]["samples"]]) if row["ratio"] else None
+    row.update(threads=size, ideal=ideal, efficiency=efficiency)
+    reading = (f"; eficiencia {efficiency['median']:.0%} ({efficiency['min']:.0%}–{efficiency['max']:.0%})"
+               if efficiency else "")
+    row["note"] = (f"WorkerPool(1) / WorkerPool({size}), tiempos de la misma ronda ({len(pool_n)} rondas, alternando "
+                   f"quién va primero); ideal min({size} hilos, {cores} núcleos) = {ideal}{reading}")
+    return row
 
 
 # --- 3. procesos ---------------------------------------------------------------------------
