@@ -11,12 +11,11 @@ Las funciones de eventos viven en ``lab.timeline`` y se reexportan aquí.
 from __future__ import annotations
 
 import math
-import numbers
 import re
 import statistics
 from typing import Any, Iterable, Mapping
 
-from lab.checks import as_dict, check_count, check_fraction, check_number, check_positive, require
+from lab.checks import as_dict, check_count, check_int, check_fraction, check_number, check_positive, require
 from lab.timeline import (OUTCOMES, STATES, Interval, assign_lanes, intervals_from_timeline, is_abandoned,
                           normalise_events, states_over_time)
 
@@ -239,9 +238,7 @@ def health_rows(workers_health: Iterable[Any]) -> list[dict[str, Any]]:
         row = {"worker_id": worker, "healthy": bool(item.get("healthy")), "heartbeat_age": age}
         for key in ("tasks_completed", "tasks_failed"):
             value = item.get(key) or 0
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{key} de {worker} debe ser un entero >= 0 (se recibió {value!r}).")
-            row[key] = int(value)
+            row[key] = check_int(value, f"{key} de {worker}", minimum=0)
         rows.append(row)
     return sorted(rows, key=lambda r: natural_key(r["worker_id"]))
 

@@ -1,7 +1,9 @@
-"""Validación de los datos de entrada de ``lab.analysis``: números, contadores y dicts.
+"""Validación de argumentos: números, enteros, calidad JPEG y dicts, en un solo sitio.
 
-Cada función devuelve el valor limpio o lanza ``TypeError`` (tipo equivocado) o
-``ValueError`` (valor imposible) con una frase en español que nombra el dato.
+Cada ``check_*`` devuelve el valor limpio o lanza un error con una frase en español que nombra
+el dato: ``TypeError`` (tipo equivocado) o ``ValueError`` (valor imposible), o la clase que
+se le pase en ``error`` (p. ej. ``InvalidTaskError`` para el payload de una tarea). ``True`` y
+``False`` nunca cuentan como números, aunque en Python ``bool`` sea subclase de ``int``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,33 @@ import numbers
 from typing import Any, Mapping
 
 
+def is_integer(value: Any) -> bool:
+    """``True`` si ``value`` es un entero de verdad (``True``/``False`` no cuentan)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """``True`` si ``value`` es un número real (entero o float; ``True``/``False`` no cuentan)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None,
+              error: type[Exception] = ValueError) -> int:
+    """Un entero entre ``minimum`` y ``maximum`` (incluidos); si no, ``error`` nombrando el dato."""
+    if not is_integer(value) or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"entre {minimum} y {maximum}" if maximum is not None else f">= {minimum}"
+        raise error(f"{name} debe ser un entero {bounds} y recibió {value!r:.40}.")
+    return int(value)
+
+
+def check_quality(value: Any, name: str = "quality", error: type[Exception] = ValueError) -> int:
+    """La calidad JPEG/WebP: un entero entre 1 y 100."""
+    return check_int(value, name, minimum=1, maximum=100, error=error)
+
+
 def check_number(value: Any, name: str) -> float:
     """``value`` como float finito; ``TypeError``/``ValueError`` con el nombre del dato si no lo es."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name} debe ser un número (se recibió {value!r}).")
     if not math.isfinite(value):
         raise ValueError(f"{name} debe ser un número finito (se recibió {value!r}).")
@@ -30,7 +56,7 @@ def check_positive(value: Any, name: str) -> float:
 
 def check_count(value: Any, name: str) -> int:
     """Un entero >= 1 (número de workers o de núcleos)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{name} debe ser un entero (se recibió {value!r}).")
     if value < 1:
         raise ValueError(f"{name} debe ser >= 1 (se recibió {value!r}).")

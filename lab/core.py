@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from lab.checks import check_quality
 from lab.errors import (
     CorruptImageError,
     ImageNotFoundError,
@@ -190,8 +191,7 @@ def save_image_atomic(image: Image.Image, path: str | os.PathLike, quality: int 
     """
     path = os.fspath(path)
     fmt = output_format(path)
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise ValueError(f"quality debe ser un entero entre 1 y 100 y recibió {quality!r}")
+    check_quality(quality)
     image = _prepare_for(image, fmt, FORMATS[os.path.splitext(path)[1].lower()][1])
     folder = os.path.dirname(path) or "."
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import lab
+from lab.checks import check_int
 from lab import analysis
 from lab.filters import (BlurFilter, BrightnessFilter, FilterPipeline, GrayscaleFilter, ResizeFilter,
                          SharpenFilter)
@@ -71,9 +72,7 @@ def _describe(pipeline: Any, given: Any) -> str:
 
 
 def _check_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} debe ser un entero >= {minimum} y recibió {value!r}.")
-    return value
+    return check_int(value, name, minimum=minimum)
 
 
 def prepare_workload(n_images: int, size: tuple[int, int], folder: str | os.PathLike | None = None) -> list[Path]:

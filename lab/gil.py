@@ -22,6 +22,7 @@ from typing import Any, Callable
 from matplotlib.figure import Figure
 from PIL import Image, ImageEnhance, ImageFilter
 
+from lab.checks import check_int
 from lab.images import pattern_image, sample_images
 from lab.plot_style import FONT, GREY, OKABE_ITO, legend_below, new_axes, style_axes
 
@@ -103,8 +104,7 @@ def measure_gil(name: str, image: Image.Image | None = None, threads: int = 2, c
     if name not in OPERATIONS:
         raise ValueError(f"No conozco la operación {name!r}; las disponibles son: {', '.join(OPERATIONS)}.")
     for value, label in ((threads, "threads"), (rounds, "rounds")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} debe ser un entero >= 1 y recibió {value!r}.")
+        check_int(value, label)
     releases, factory = OPERATIONS[name]
     operation = factory(image if image is not None else gil_image())
     operation()  # calentar (cachés, tablas)

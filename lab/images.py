@@ -21,6 +21,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from lab.checks import check_int, check_quality
 from lab import PROJECT_DIR
 from lab.errors import CorruptImageError, ImageNotFoundError, OutputWriteError
 
@@ -190,12 +191,10 @@ def make_workload(folder: str | os.PathLike, n: int = 12, size: tuple[int, int] 
     ``OutputWriteError`` si no se puede escribir en ``folder``.
     """
     width, height = size
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"Número de imágenes no válido ({n!r}): debe ser un entero >= 0.")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (width, height)):
-        raise ValueError(f"Tamaño no válido {size!r}: ancho y alto deben ser enteros >= 1.")
-    if not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise ValueError(f"Calidad JPEG no válida ({quality!r}): debe ser un entero entre 1 y 100.")
+    check_int(n, "El número de imágenes", minimum=0)
+    check_int(width, "El ancho", minimum=1)
+    check_int(height, "El alto", minimum=1)
+    check_quality(quality, "La calidad JPEG")
     paths = [Path(p) for p in (sample_images() if sources is None else sources)]
     if not paths:
         raise ImageNotFoundError("No hay fotos de origen para generar la carga de trabajo.")

@@ -10,12 +10,12 @@ especificación son ``FilterSpecError`` (subclase de ``ValueError``) con un mens
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from PIL import Image
 
+from lab.checks import is_integer, is_real
 from lab.errors import FilterSpecError
 
 _REGISTRY: dict[str, type[Filter]] = {}
@@ -113,7 +113,7 @@ def available_filters() -> dict[str, type[Filter]]:
 
 # --- Validación de parámetros ---------------------------------------------------------
 
-def check_number(owner: Filter, param: str, *, minimum: float, strict: bool = False,
+def check_param(owner: Filter, param: str, *, minimum: float, strict: bool = False,
                  integer: bool = False, optional: bool = False) -> None:
     """Valida (y normaliza a ``int``/``float`` de Python) el campo ``param`` de ``owner``.
 
@@ -125,13 +125,12 @@ def check_number(owner: Filter, param: str, *, minimum: float, strict: bool = Fa
         return
     kind = "un entero" if integer else "un número"
     allowed = f"{kind} {'>' if strict else '>='} {minimum:g}"
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = is_real(value)
     if ok and integer:
-        ok = isinstance(value, numbers.Integral) or (
-            isinstance(value, float) and value.is_integer())
+        ok = is_integer(value) or (isinstance(value, float) and value.is_integer())
     if ok:
         value = int(value) if integer else (
-            int(value) if isinstance(value, numbers.Integral) else float(value))
+            int(value) if is_integer(value) else float(value))
         ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
     if not ok:
         raise FilterSpecError(

@@ -19,7 +19,7 @@ from functools import lru_cache
 from PIL import Image, ImageEnhance, ImageFilter
 
 from lab.errors import FilterSpecError
-from lab.filters.base import Filter, check_number
+from lab.filters.base import Filter, check_param
 
 _NATIVE_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
 _GRAY_MODES = frozenset({"1", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -69,7 +69,7 @@ class BlurFilter(Filter):
     radius: float = 2
 
     def __post_init__(self) -> None:
-        check_number(self, "radius", minimum=0)
+        check_param(self, "radius", minimum=0)
 
     def apply(self, image: Image.Image) -> Image.Image:
         return to_working_mode(image).filter(ImageFilter.GaussianBlur(self.radius))
@@ -88,7 +88,7 @@ class BrightnessFilter(Filter):
     factor: float = 1.0
 
     def __post_init__(self) -> None:
-        check_number(self, "factor", minimum=0, strict=True)
+        check_param(self, "factor", minimum=0, strict=True)
 
     def apply(self, image: Image.Image) -> Image.Image:
         image = to_working_mode(image)
@@ -107,7 +107,7 @@ class ContrastFilter(Filter):
     factor: float = 1.0
 
     def __post_init__(self) -> None:
-        check_number(self, "factor", minimum=0, strict=True)
+        check_param(self, "factor", minimum=0, strict=True)
 
     def apply(self, image: Image.Image) -> Image.Image:
         return ImageEnhance.Contrast(to_working_mode(image)).enhance(self.factor)
@@ -177,9 +177,9 @@ class ResizeFilter(Filter):
     scale: float | None = None
 
     def __post_init__(self) -> None:
-        check_number(self, "width", minimum=0, strict=True, integer=True, optional=True)
-        check_number(self, "height", minimum=0, strict=True, integer=True, optional=True)
-        check_number(self, "scale", minimum=0, strict=True, optional=True)
+        check_param(self, "width", minimum=0, strict=True, integer=True, optional=True)
+        check_param(self, "height", minimum=0, strict=True, integer=True, optional=True)
+        check_param(self, "scale", minimum=0, strict=True, optional=True)
         by_size = self.width is not None or self.height is not None
         if by_size == (self.scale is not None):
             raise FilterSpecError(

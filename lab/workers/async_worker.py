@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from lab.checks import check_int
 from lab.workers.base import BaseWorker
 from lab.workers.queue_api import QueueAPI
 
@@ -28,8 +29,7 @@ class AsyncWorker(BaseWorker):
     """
 
     def __init__(self, worker_id: str, pipeline: Any, queue: QueueAPI, max_concurrent: int = 3, **options: Any):
-        if not isinstance(max_concurrent, int) or isinstance(max_concurrent, bool) or max_concurrent < 1:
-            raise ValueError(f"max_concurrent debe ser un entero >= 1 y recibió {max_concurrent!r}.")
+        check_int(max_concurrent, "max_concurrent")
         super().__init__(worker_id, pipeline, queue, **options)
         self.max_concurrent = max_concurrent
 

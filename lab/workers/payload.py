@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lab.checks import check_quality
 from lab.errors import FilterSpecError, InvalidTaskError, LabError
 from lab.filters import as_pipeline
 
@@ -67,9 +68,7 @@ def parse_payload(task_id: str, payload: Any, default_pipeline: Any, default_qua
         raise InvalidTaskError(f"{where} tiene 'pipeline' de tipo {type(spec).__name__}; "
                                f"debe ser una lista de filtros o un dict.")
     quality = payload.get("quality", default_quality)
-    if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 100:
-        raise InvalidTaskError(f"{where} tiene 'quality' = {quality!r:.30}; debe ser un entero entre 1 y 100.")
-    return ImageJob(paths[0], paths[1], pipeline, quality)
+    return ImageJob(paths[0], paths[1], pipeline, check_quality(quality, f"{where}: 'quality'", InvalidTaskError))
 
 
 def describe_error(error: BaseException) -> str:

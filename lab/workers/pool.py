@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from lab.checks import check_int
 from lab.workers.process.worker import WorkerProcessError, process_worker_class
 from lab.workers.queue import TaskQueue
 from lab.workers.queue_api import QueueAPI
@@ -126,8 +127,7 @@ class WorkerPool:
     def __init__(self, size: int, pipeline: Any, queue: QueueAPI, *, kind: str = "thread",
                  worker_class: type = SimpleWorker, prefix: str = "worker",
                  clock: Callable[[], float] = time.perf_counter, **worker_options: Any):
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"size debe ser un entero >= 1 y recibió {size!r}.")
+        check_int(size, "size")
         if kind not in RUNNERS:
             raise ValueError(f"Tipo de pool desconocido {kind!r}; los disponibles son: {', '.join(sorted(RUNNERS))}.")
         self.size, self.pipeline, self.queue, self.kind = size, pipeline, queue, kind

@@ -12,6 +12,7 @@ import abc
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from lab.checks import check_int, is_real
 from lab.errors import InvalidTaskError
 from lab.workers.task import STATES, TRANSITIONS, Task, TaskEvent, TaskState
 
@@ -24,12 +25,9 @@ class QueueAPI(abc.ABC):
 
     @staticmethod
     def _validate_options(lease_timeout: float | None, max_attempts: int) -> None:
-        if lease_timeout is not None and not (isinstance(lease_timeout, (int, float))
-                                              and not isinstance(lease_timeout, bool)
-                                              and 0 < lease_timeout < float("inf")):
+        if lease_timeout is not None and not (is_real(lease_timeout) and 0 < lease_timeout < float("inf")):
             raise ValueError(f"lease_timeout debe ser None o un número de segundos > 0 y recibió {lease_timeout!r}.")
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-            raise ValueError(f"max_attempts debe ser un entero >= 1 y recibió {max_attempts!r}.")
+        check_int(max_attempts, "max_attempts")
 
     @abc.abstractmethod
     def add_task(self, payload: dict[str, Any]) -> str: ...

@@ -16,6 +16,7 @@ import random as _random
 from dataclasses import dataclass, field
 from typing import Callable
 
+from lab.checks import is_integer
 from lab.errors import (CorruptImageError, FilterSpecError, ImageNotFoundError, ImageTooLargeError,
                         InvalidTaskError)
 
@@ -60,7 +61,7 @@ class RetryPolicy:
             return cls()
         if isinstance(value, RetryPolicy):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
+        if is_integer(value):
             return cls(max_retries=value)
         raise TypeError(f"retry debe ser un RetryPolicy o un número de reintentos y recibió {value!r}.")
 

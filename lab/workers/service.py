@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from lab.checks import is_real
 from lab.errors import InvalidTaskError
 from lab.workers.simple import SimpleWorker
 from lab.workers.task import Task
@@ -34,7 +35,7 @@ class QueueWorker(SimpleWorker):
         if not payload.get("noop"):
             return super().process_task(task)
         seconds = payload.get("sleep", 0)
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_NOOP_SLEEP:
+        if not is_real(seconds) or not 0 <= seconds <= MAX_NOOP_SLEEP:
             raise InvalidTaskError(f"La tarea {task.id} tiene 'sleep' = {seconds!r:.30}; debe ser un número "
                                    f"de segundos entre 0 y {MAX_NOOP_SLEEP:g}.")
         if seconds:

@@ -12,6 +12,8 @@ import collections
 import threading
 from typing import Any, Iterable
 
+from lab.checks import is_real
+
 STAGES = ("load", "pipeline", "save")
 
 
@@ -94,7 +96,7 @@ class WorkerStats:
 
 
 def _seconds(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    return float(value) if is_real(value) else 0.0
 
 
 def _filter_pairs(value: Any) -> Iterable[tuple[str, float]]:
