@@ -15,7 +15,10 @@ como no editables y se valida con nbformat. Etiquetas de celda que entiende este
 
 - ``ejercicio:N.M``: la celda pertenece al ejercicio N.M (obligatoria si tiene una región).
 - ``comprobacion``: celda de comprobación (``assert``) del ejercicio; nunca lleva solución.
+- ``comprobacion-oculta``: comprobación que solo se ejecuta al corregir (``python -m lab grade``);
+  la versión del alumnado no la lleva nunca.
 - ``solucion``: celda que solo existe en la versión del profesorado.
+- ``puntos:N``: los puntos del ejercicio (1 si no hay; ver ``lab.course.rebuild``).
 
 Uso: ``python -m lab.course.release`` (escribe) o ``python -m lab.course.release --check`` (sale con
 código 1 si algún cuaderno del alumnado no está al día). Los errores de autoría se
@@ -45,6 +48,7 @@ STUDENT_DIR = ROOT / "notebooks" / "ejercicios"
 
 EXERCISE_TAG = "ejercicio:"
 CHECK_TAG = "comprobacion"
+HIDDEN_TAG = "comprobacion-oculta"
 SOLUTION_TAG = "solucion"
 
 BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)#{2,}\s*BEGIN SOLUTION\s*$")
@@ -163,6 +167,12 @@ def make_student(nb: nbformat.NotebookNode, name: str = "el cuaderno") -> nbform
             if is_check(cell):
                 raise ReleaseError(f"{where} tiene a la vez las etiquetas '{SOLUTION_TAG}' y '{CHECK_TAG}'.")
             continue
+        if HIDDEN_TAG in tags:
+            if exercise is None:
+                raise ReleaseError(f"{where} es una comprobación oculta pero no tiene la etiqueta '{EXERCISE_TAG}N.M'.")
+            if MARKER_RE.search(cell.source):
+                raise ReleaseError(f"{where} es una comprobación oculta y no puede llevar regiones de solución.")
+            continue  # solo existe al corregir
         new = copy.deepcopy(cell)
         if cell.cell_type in ("code", "markdown"):
             source, stubs = strip_regions(cell.source, exercise, markdown=cell.cell_type == "markdown",
