@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +23,7 @@ from lab.core import FilterPipeline
 from lab.filters import BlurFilter, BrightnessFilter, SharpenFilter
 from lab.workers import AsyncWorker, SimpleWorker, TaskQueue, WorkerPool
 from lab.workers.logs import configure_logging
+from lab.workers.service import run_stoppable
 
 DEMOS = ("simple", "async", "multiple")
 DEFAULT_SIZE = (1920, 1080)
@@ -59,31 +59,12 @@ def make_tasks(queue: TaskQueue, inputs: list[Path], output_dir: Path) -> list[s
 
 
 def run_interruptibly(target: Callable[[], Any], stop: Callable[[], Any], out: Printer = print) -> None:
-    """Ejecuta ``target`` en un hilo; con Ctrl-C llama a ``stop()`` y espera a que acabe lo que está en curso.
+    """Ejecuta ``target`` con ``run_stoppable``: Ctrl-C llama a ``stop()`` y espera lo que está en curso.
 
     Relanza la excepción de ``target`` si la hubo y ``KeyboardInterrupt`` si se interrumpió.
     """
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="demo", daemon=True)
-    try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        out("\n⏹ Ctrl-C: terminando las tareas en curso (pulsa Ctrl-C otra vez para salir ya)...")
-        stop()
-        if thread.ident is not None:  # el Ctrl-C pudo llegar antes de que el hilo arrancase
-            thread.join()
-        raise
-    if errors:
-        raise errors[0]
+    if run_stoppable(target, stop, say=out, name="demo") is not None:
+        raise KeyboardInterrupt
 
 
 def summarize(stats: dict[str, Any], total: int, wall: float) -> dict[str, Any]:

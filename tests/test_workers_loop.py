@@ -11,7 +11,7 @@ from tests._workers_helpers import GOOD_RESULT, FakeClock, NoOpWorker, tiny_imag
 from lab.core import FilterPipeline
 from lab.errors import InvalidTaskError
 from lab.filters import BlurFilter, BrightnessFilter
-from lab.workers import RetryPolicy, SimpleWorker, TaskQueue, TaskState
+from lab.workers import HealthPolicy, RetryPolicy, SimpleWorker, TaskQueue, TaskState
 
 PIPELINE = FilterPipeline([BlurFilter(radius=3), BrightnessFilter(factor=1.3)])
 
@@ -356,7 +356,8 @@ def test_health_reports_a_stale_heartbeat_and_a_high_failure_rate():
             return dict(GOOD_RESULT)
 
     queue.add_task({"image_path": "a", "output_path": "b"})
-    worker = Stuck("worker-1", None, queue, clock=clock, heartbeat_interval=1000, stale_after=30)
+    worker = Stuck("worker-1", None, queue, clock=clock, heartbeat_interval=1000,
+                   health_policy=HealthPolicy(stale_after=30))
     worker.start()
     assert seen["health"]["healthy"] is False and seen["health"]["state"] == "busy"
     assert "sin latir" in seen["health"]["reasons"][0]
@@ -369,6 +370,40 @@ def test_health_reports_a_stale_heartbeat_and_a_high_failure_rate():
     health = failing.health()
     assert not health["healthy"] and health["recent_failure_rate"] == 1.0
     assert "Fallaron el 100%" in health["reasons"][0]
+
+
+def test_a_hung_task_with_a_healthy_heartbeat_is_reported(quiet_workers):
+    """Vivo no es avanzar: el hilo de latidos sigue latiendo mientras la tarea no termina nunca."""
+    clock = FakeClock()
+    queue = TaskQueue(lease_timeout=1, clock=clock)
+    seen = {}
+
+    class Hung(SimpleWorker):
+        def process_task(self, task):
+            clock.advance(3.0)
+            self.heartbeat()            # lo que haría el hilo de latidos: el latido está fresco
+            seen["health"] = self.health()
+            seen["expired"] = queue.requeue_expired()
+            return dict(GOOD_RESULT)
+
+    task_id = queue.add_task({"image_path": "a", "output_path": "b"})
+    worker = Hung("worker-1", None, queue, clock=clock, health_policy=HealthPolicy(stale_after=1.5, task_time_limit=1.5))
+    worker.start()
+    health = seen["health"]
+    assert health["heartbeat_age"] == 0 and seen["expired"] == []    # vivo, y la concesión no caduca
+    assert health["healthy"] is False and health["alive"] is True and health["progressing"] is False
+    assert health["reasons"] == [f"Lleva 3.0 s en {task_id} (límite 1.5 s): late, pero no avanza."]
+    assert health["task_ages"] == {task_id: 3.0}
+    assert worker.is_healthy() and worker.health()["task_ages"] == {}  # terminó: ya no hay tarea en curso
+
+
+def test_health_policy_validates_its_limits():
+    for bad in ({"stale_after": 0}, {"task_time_limit": -1}, {"max_failure_rate": 1.5}, {"failure_window": 0},
+                {"min_samples": True}):
+        with pytest.raises((TypeError, ValueError)):
+            HealthPolicy(**bad)
+    with pytest.raises(TypeError, match="HealthPolicy"):
+        SimpleWorker("w", None, TaskQueue(), health_policy={"stale_after": 3})
 
 
 def test_a_crashed_loop_is_unhealthy():

@@ -103,7 +103,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """``worker``: procesa tareas de la cola hasta SIGINT/SIGTERM (o hasta vaciarla con ``--burst``)."""
     from lab.workers.logs import configure_logging
     from lab.workers.redis.connect import safe_url
-    from lab.workers.service import QueueWorker, run_worker
+    from lab.workers.service import QueueWorker, run_stoppable
 
     configure_logging(json=args.json_logs, level=args.log_level)
     queue = _open(args, lease_timeout=args.lease or None, max_attempts=args.max_attempts,
@@ -112,7 +112,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     worker = QueueWorker(args.id, pipeline, queue, poll_interval=args.poll, quality=args.quality)
     lease = f"concesión {args.lease:g}s" if args.lease else "sin concesiones"
     worker.logger.info(f"🚀 Worker {args.id} conectado a {safe_url(queue.url)} (cola '{queue.name}', {lease})")
-    error = run_worker(worker, forever=not args.burst, on_exit=lambda: queue.worker_stopped(args.id, retry=False))
+
+    def stop() -> None:
+        worker.stop()
+        getattr(queue, "stop_reconnecting", lambda: None)()  # Redis caído: no esperar reconnect_timeout
+
+    error: BaseException | None = None
+    try:
+        run_stoppable(lambda: worker.start(forever=not args.burst), stop, say=worker.logger.info, name=args.id)
+    except Exception as exc:  # el bucle del worker se detuvo (p. ej. QueueConnectionError): se explica abajo
+        error = exc
+    finally:
+        try:  # también tras una segunda señal, cuando el bucle no llegó a despedirse
+            queue.worker_stopped(args.id, retry=False)
+        except Exception as exc:
+            worker.logger.warning(f"⚠️ No se pudo anotar la salida del worker: {exc}")
     stats = worker.get_stats()
     worker.logger.info(f"👋 Worker {args.id} parado: {stats.get('tasks_completed', 0)} completadas, "
                        f"{stats.get('tasks_failed', 0)} fallidas")

@@ -10,6 +10,7 @@
 
 from lab.workers.async_worker import AsyncWorker
 from lab.workers.base import BaseWorker
+from lab.workers.health import HealthPolicy
 from lab.workers.logs import configure_logging, use_json_logs
 from lab.workers.pool import ProcessWorkerPool, WorkerPool
 from lab.workers.queue import TaskQueue
@@ -21,5 +22,5 @@ from lab.workers.task import Task, TaskEvent, TaskState
 from lab.workers.urls import open_queue
 
 __all__ = ["TaskQueue", "QueueAPI", "Task", "TaskEvent", "TaskState", "BaseWorker", "SimpleWorker",
-           "AsyncWorker", "WorkerPool", "ProcessWorkerPool", "RetryPolicy", "RedisTaskQueue", "open_queue",
+           "AsyncWorker", "WorkerPool", "ProcessWorkerPool", "RetryPolicy", "HealthPolicy", "RedisTaskQueue", "open_queue",
            "configure_logging", "use_json_logs"]

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from lab.errors import InvalidTransitionError, LabError, UnknownTaskError
+from lab.workers.health import HealthPolicy
 from lab.workers.logs import get_worker_logger, task_context
 from lab.workers.payload import describe_error, failure_message, parse_payload, read_pipeline
 from lab.workers.queue_api import QueueAPI
@@ -33,25 +34,20 @@ class _TaskFailed(Exception):
 class BaseWorker:
     """Un worker que procesa tareas de ``queue`` con ``pipeline`` (o el que traiga cada payload).
 
-    ``retry`` es un ``RetryPolicy`` o un número de reintentos (por defecto ninguno);
-    ``sleep`` y ``clock`` son inyectables. Con una cola con concesiones (``lease_timeout``) un
-    hilo de latidos las renueva cada ``heartbeat_interval`` segundos mientras hay tareas en
-    curso. ``stale_after`` (segundos sin latido estando ocupado), ``max_failure_rate`` y
-    ``failure_window`` deciden ``is_healthy()``. Lanza ``TypeError``/``ValueError`` si algún
-    argumento no es válido y ``FilterSpecError`` si ``pipeline`` es una spec errónea.
+    ``retry`` es un ``RetryPolicy`` o un número de reintentos (por defecto ninguno) y
+    ``health_policy`` un ``HealthPolicy`` (cuándo ``is_healthy()`` dice que no); ``sleep`` y
+    ``clock`` son inyectables. Con una cola con concesiones (``lease_timeout``) un hilo de
+    latidos las renueva cada ``heartbeat_interval`` segundos mientras hay tareas en curso.
+    Lanza ``TypeError``/``ValueError`` si algún argumento no es válido y ``FilterSpecError``
+    si ``pipeline`` es una spec errónea.
     """
-
-    #: Si al completar una tarea se pide ya la siguiente en la misma operación de la cola
-    #: (``complete_and_get_next``: una sola ida y vuelta en Redis). Solo para workers que
-    #: terminan sus tareas de una en una, en el mismo hilo que las pide.
-    chain_claims = False
 
     def __init__(self, worker_id: str, pipeline: Any, queue: QueueAPI, *,
                  logger: logging.Logger | None = None, retry: RetryPolicy | int | None = None,
+                 health_policy: HealthPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.perf_counter,
                  heartbeat_interval: float | None = None, poll_interval: float = 0.2, quality: int = 90,
-                 stale_after: float | None = None, max_failure_rate: float = 0.5, failure_window: int = 20,
-                 min_health_samples: int = 5, history: int = 100):
+                 history: int = 100):
         if not isinstance(worker_id, str) or not worker_id.strip():
             raise ValueError(f"worker_id debe ser un texto no vacío y recibió {worker_id!r}.")
         if not isinstance(queue, QueueAPI):
@@ -59,16 +55,17 @@ class BaseWorker:
         self.worker_id, self.queue = worker_id, queue
         self.pipeline = None if pipeline is None else read_pipeline(pipeline, f"El worker {worker_id}")
         self.retry = RetryPolicy.coerce(retry)
+        self.health_policy = HealthPolicy.coerce(health_policy)
         self.sleep, self.clock, self.quality, self.poll_interval = sleep, clock, quality, poll_interval
         lease = queue.lease_timeout
         self.heartbeat_interval = heartbeat_interval or (lease / 3 if lease else 1.0)
-        self.stale_after = stale_after or max(lease or 0.0, 3 * self.heartbeat_interval, 10.0)
-        self.max_failure_rate, self.min_health_samples = max_failure_rate, min_health_samples
+        self.stale_after = self.health_policy.stale_limit(lease, self.heartbeat_interval)
         self.logger = get_worker_logger(worker_id, logger)
-        self.stats = WorkerStats(history=history, window=failure_window)
+        self.stats = WorkerStats(history=history, window=self.health_policy.failure_window)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._in_flight: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}      # tarea en curso -> intento
+        self._started: dict[str, float] = {}      # tarea en curso -> cuándo empezó (para el límite por tarea)
         self._lost: set[str] = set()
         self._running = False
         self._ran = False
@@ -77,7 +74,6 @@ class BaseWorker:
         self._beats_stop = threading.Event()
         self._beats: threading.Thread | None = None
         self.peak_concurrency = 0
-        self._next_task: Task | None = None  # entregada con complete_and_get_next, aún sin empezar
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.worker_id} state={self.state}>"
@@ -136,9 +132,6 @@ class BaseWorker:
         self._beats.start()
 
     def _end(self) -> None:
-        if self._next_task is not None:  # entregada pero sin empezar (p. ej. Ctrl-C): que no quede en processing
-            task, self._next_task = self._next_task, None
-            self._abort(task, KeyboardInterrupt())
         self._beats_stop.set()
         if self._beats is not None and self._beats is not threading.current_thread():
             self._beats.join()
@@ -152,7 +145,7 @@ class BaseWorker:
 
     def _tasks(self, forever: bool) -> Iterator[Task]:
         """Las tareas que este worker va obteniendo de la cola, hasta que toque parar."""
-        while not self.stopping or self._next_task is not None:  # una tarea ya entregada se procesa
+        while True:
             task = self._claim(self.poll_interval if forever else None)
             if task is not None:
                 yield task
@@ -160,11 +153,8 @@ class BaseWorker:
                 return
 
     def _claim(self, timeout: float | None = None) -> Task | None:
-        """Pide una tarea a la cola (sin esperar, o hasta ``timeout`` segundos); ``None`` si no hay."""
+        """Pide una tarea a la cola (sin esperar, o hasta ``timeout`` segundos); ``None`` si no hay o toca parar."""
         self._touch()
-        if self._next_task is not None:
-            task, self._next_task = self._next_task, None
-            return task
         if self.stopping:
             return None
         return self.queue.get_task(self.worker_id, timeout=timeout)
@@ -200,6 +190,7 @@ class BaseWorker:
         start = self.clock()
         with self._lock:
             self._in_flight[task.id] = 1
+            self._started[task.id] = start
             self.peak_concurrency = max(self.peak_concurrency, len(self._in_flight))
         try:
             with task_context(task.id, 1):
@@ -216,6 +207,7 @@ class BaseWorker:
         finally:
             with self._lock:
                 self._in_flight.pop(task.id, None)
+                self._started.pop(task.id, None)
                 self._lost.discard(task.id)
 
     def _execute(self, task: Task) -> tuple[dict[str, Any], int]:
@@ -247,10 +239,8 @@ class BaseWorker:
         extra = {"duration": duration, "attempt": attempts}
         message = None if error is None else failure_message(task.id, error, attempts)
         try:
-            if error is None and self.chain_claims and not self.stopping:
-                self._next_task = self.queue.complete_and_get_next(task.id, self.worker_id, result=result)
-            elif error is None:
-                self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id)
+            if error is None:
+                self._complete(task, result)
             else:
                 self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id)
         except (InvalidTransitionError, UnknownTaskError) as exc:
@@ -265,6 +255,10 @@ class BaseWorker:
             self.logger.error(f"❌ {message}", extra=extra)
             if not isinstance(error, LabError):  # un bug: la traza, solo en DEBUG
                 self.logger.debug(f"Traza del error de la tarea {task.id}", exc_info=error, extra=extra)
+
+    def _complete(self, task: Task, result: dict[str, Any] | None) -> None:
+        """Marca ``task`` como completada en la cola (``QueueWorker`` pide aquí también la siguiente)."""
+        self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id)
 
     def _abort(self, task: Task, exc: BaseException) -> None:
         """Marca como fallida una tarea interrumpida (Ctrl-C) para que no quede en ``processing``."""
@@ -321,20 +315,24 @@ class BaseWorker:
         return snapshot
 
     def health(self) -> dict[str, Any]:
-        """Diagnóstico para paneles: vivo, edad del último latido, tasa de fallos reciente y motivos."""
-        state, last = self.state, self._last_beat
-        age = None if last is None else max(self.clock() - last, 0.0)
+        """Diagnóstico para paneles: vivo, edad del último latido, cuánto lleva cada tarea, fallos y motivos.
+
+        ``alive`` dice si el bucle sigue en marcha; ``progressing`` si, además, ninguna tarea
+        pasa de ``health_policy.task_time_limit`` (un worker puede latir y estar colgado).
+        """
+        state, last, now = self.state, self._last_beat, self.clock()
+        age = None if last is None else max(now - last, 0.0)
+        with self._lock:
+            task_ages = {task_id: max(now - began, 0.0) for task_id, began in self._started.items()}
         rate, recent = self.stats.recent_failure_rate()
-        reasons = []
-        if self._crash is not None:
-            reasons.append(f"El bucle del worker se detuvo por un error: {self._crash}.")
-        if state == "busy" and age is not None and age > self.stale_after:
-            reasons.append(f"Lleva {age:.1f}s sin latir estando ocupado (límite {self.stale_after:.1f}s).")
-        if recent >= self.min_health_samples and rate > self.max_failure_rate:
-            reasons.append(f"Fallaron el {rate:.0%} de sus últimas {recent} tareas "
-                           f"(límite {self.max_failure_rate:.0%}).")
+        policy = self.health_policy
+        reasons = policy.reasons(crash=self._crash, busy=state == "busy", heartbeat_age=age,
+                                 stale_limit=self.stale_after, task_ages=task_ages, failure_rate=rate, recent=recent)
+        limit = policy.task_time_limit
         return {"worker_id": self.worker_id, "healthy": not reasons, "alive": self._crash is None,
+                "progressing": limit is None or all(a <= limit for a in task_ages.values()),
                 "state": state, "heartbeat_age": age, "stale_after": self.stale_after,
+                "task_ages": task_ages, "task_time_limit": limit,
                 "recent_failure_rate": rate, "recent_tasks": recent, "reasons": reasons}
 
     def is_healthy(self) -> bool:

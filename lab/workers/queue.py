@@ -41,8 +41,9 @@ class _Record:
         self.created_at = now
 
     def snapshot(self) -> Task:
-        # Como Task(...) pero sin pasar por el __init__ de una dataclass congelada (un
-        # object.__setattr__ por campo): ~3x más rápido y el mismo objeto (igual, mismo repr).
+        # Como Task(...) pero sin el __init__ de una dataclass congelada (un object.__setattr__
+        # por campo): 0,7 µs en vez de 2,7 µs, y el mismo objeto. Importa: la sección ``queue`` de
+        # ``python -m lab bench`` pasaría de ~7 a ~9 µs por tarea, al borde de su objetivo (10 µs).
         task = _new(Task)
         task.__dict__.update(id=self.id, payload=self.payload, state=self.state, attempts=self.attempts,
                              worker_id=self.worker_id, created_at=self.created_at, started_at=self.started_at,
@@ -71,9 +72,6 @@ class TaskQueue(QueueAPI):
         # all_done: se avisa cuando ya no queda nada pendiente ni en proceso, o al cerrar;
         # quien espera en join() comprueba si ha terminado.
         self.all_done = threading.Condition(self._lock)
-        # Cuántos hilos esperan en cada condición: sin nadie esperando no hace falta avisar
-        # (notify() cuesta ~1 µs aunque no haya nadie, y se llamaría en cada operación).
-        self._get_waiters = self._join_waiters = 0
         self._tasks: dict[str, _Record] = {}
         self._pending: collections.deque[str] = collections.deque()
         self._processing: set[str] = set()
@@ -102,8 +100,7 @@ class TaskQueue(QueueAPI):
             self._counts[PENDING] += 1
             self._pending.append(task_id)
             self._events.append((now, task_id, PENDING, None, 0, None))
-            if self._get_waiters:
-                self.not_empty.notify()
+            self.not_empty.notify()
             return task_id
 
     # --- consumir ---------------------------------------------------------------------
@@ -127,11 +124,7 @@ class TaskQueue(QueueAPI):
                     return None
                 if self._processing and self.lease_timeout is not None:
                     remaining = min(remaining, _LEASE_POLL)
-                self._get_waiters += 1
-                try:
-                    self.not_empty.wait(remaining)
-                finally:
-                    self._get_waiters -= 1
+                self.not_empty.wait(remaining)
                 self._requeue_expired_locked()
             record = self._tasks[self._pending.popleft()]
             now = self.clock()
@@ -189,7 +182,7 @@ class TaskQueue(QueueAPI):
             self._sums["processing"] += now - record.started_at
             self._sums["finished"] += 1
             self._events.append((now, task_id, state, record.worker_id, record.attempts, error))
-            if self._join_waiters and not self._pending and not self._processing:
+            if not self._pending and not self._processing:
                 self.all_done.notify_all()
 
     def _owned(self, task_id: str, worker_id: str | None, verb: str) -> _Record:
@@ -261,11 +254,7 @@ class TaskQueue(QueueAPI):
                     return False
                 if self._processing and self.lease_timeout is not None:
                     remaining = _LEASE_POLL if remaining is None else min(remaining, _LEASE_POLL)
-                self._join_waiters += 1
-                try:
-                    self.all_done.wait(remaining)
-                finally:
-                    self._join_waiters -= 1
+                self.all_done.wait(remaining)
                 self._requeue_expired_locked()
             return True
 

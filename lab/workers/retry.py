@@ -16,7 +16,7 @@ import random as _random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lab.checks import is_integer
+from lab.checks import check_int, is_integer
 from lab.errors import (CorruptImageError, FilterSpecError, ImageNotFoundError, ImageTooLargeError,
                         InvalidTaskError)
 
@@ -41,8 +41,7 @@ class RetryPolicy:
     random: Callable[[], float] = field(default=_random.random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
-            raise ValueError(f"max_retries debe ser un entero >= 0 y recibió {self.max_retries!r}.")
+        check_int(self.max_retries, "max_retries", minimum=0)
         for name in ("base_delay", "max_delay", "jitter"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} no puede ser negativo y recibió {getattr(self, name)!r}.")

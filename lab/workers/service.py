@@ -2,9 +2,11 @@
 
 ``QueueWorker`` es un ``SimpleWorker`` que además entiende las tareas *no-op*
 (``{"noop": true, "sleep": 0.5}``: no tocan imágenes; sirven para demos, pruebas de fallos
-y medir la cola). ``run_worker`` lo ejecuta en un hilo mientras el hilo principal atiende
-SIGINT/SIGTERM: la primera señal pide una parada ordenada (termina y marca la tarea en
-curso), la segunda sale ya (la tarea volverá a ``pending`` cuando caduque su concesión).
+y medir la cola) y completa cada tarea pidiendo ya la siguiente en una sola operación de la
+cola (``complete_and_get_next``: una ida y vuelta a Redis en vez de dos). ``run_stoppable`` lo
+ejecuta en un hilo mientras el hilo principal atiende SIGINT/SIGTERM: la primera señal pide
+una parada ordenada (termina y marca la tarea en curso), la segunda sale ya. Las demos
+(``python -m lab demo``) usan el mismo ``run_stoppable``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,34 @@ class QueueWorker(SimpleWorker):
     Una tarea no-op puede llevar ``"sleep"`` (segundos, 0 a 3600) para simular trabajo;
     devuelve ``{"noop": true, "worker_id": ...}``. Lanza ``InvalidTaskError`` si ``sleep``
     no es un número válido.
+
+    Al completar una tarea pide ya la siguiente en la misma operación (``_complete``) y la
+    procesa antes de volver a pedir (``_claim``): con Redis es lo que hace que este worker
+    vaya más de 10 veces más rápido que el de RQ (``python -m lab bench``, sección redis).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._next: Task | None = None  # entregada con complete_and_get_next, aún sin empezar
+
+    def _complete(self, task: Task, result: dict[str, Any] | None) -> None:
+        if self.stopping:
+            super()._complete(task, result)
+        else:
+            self._next = self.queue.complete_and_get_next(task.id, self.worker_id, result=result)
+
+    def _claim(self, timeout: float | None = None) -> Task | None:
+        if self._next is None:
+            return super()._claim(timeout)
+        self._touch()
+        task, self._next = self._next, None
+        return task
+
+    def _end(self) -> None:
+        if self._next is not None:  # entregada pero sin empezar (p. ej. Ctrl-C): que no quede en processing
+            task, self._next = self._next, None
+            self._abort(task, KeyboardInterrupt())
+        super()._end()
 
     def process_task(self, task: Task) -> dict[str, Any]:
         payload = task.payload
@@ -43,41 +72,39 @@ class QueueWorker(SimpleWorker):
         return {"noop": True, "worker_id": self.worker_id}
 
 
-def run_worker(worker: SimpleWorker, *, forever: bool = True, install_signals: bool = True,
-               on_exit: Callable[[], None] | None = None) -> BaseException | None:
-    """Ejecuta ``worker.start(forever)`` hasta que termine o llegue SIGINT/SIGTERM.
+def run_stoppable(target: Callable[[], Any], stop: Callable[[], Any], *, say: Callable[[str], Any] = print,
+                  name: str = "trabajo") -> int | None:
+    """Ejecuta ``target()`` en un hilo mientras el hilo principal atiende Ctrl-C (SIGINT) y SIGTERM.
 
-    Devuelve la excepción que detuvo el bucle del worker (p. ej. ``QueueConnectionError``)
-    o ``None`` si terminó bien. ``on_exit`` se llama siempre al final (p. ej. para anotar
-    en el registro de workers que este se despidió). Una segunda señal lanza
-    ``KeyboardInterrupt`` sin esperar a la tarea en curso.
+    La primera señal llama a ``stop()`` (parada ordenada: lo que está en curso termina y se
+    marca) y espera a que ``target`` acabe; la segunda lanza ``KeyboardInterrupt`` sin esperar
+    (con concesiones, la tarea en curso volverá a ``pending`` cuando caduque). Devuelve la señal
+    que lo detuvo, o ``None`` si ``target`` terminó solo, y relanza la excepción de ``target``
+    si la hubo. Fuera del hilo principal no se pueden atender señales: solo espera.
     """
     failure: list[BaseException] = []
-    signals_seen: list[int] = []
+    seen: list[int] = []
 
-    def target() -> None:
+    def run() -> None:
         try:
-            worker.start(forever=forever)
-        except BaseException as exc:  # se informa desde el hilo principal
+            target()
+        except BaseException as exc:  # se relanza desde el hilo principal
             failure.append(exc)
 
     def on_signal(signum: int, _frame: Any) -> None:
-        signals_seen.append(signum)
-        name = signal.Signals(signum).name
-        if len(signals_seen) > 1:
-            worker.logger.warning(f"⏹ Segunda señal {name}: salgo sin esperar a la tarea en curso")
+        seen.append(signum)
+        label = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if len(seen) > 1:
+            say(f"⏹ {label} otra vez: salgo ya, sin esperar a lo que está en curso")
             raise KeyboardInterrupt
-        worker.logger.info(f"⏹ Señal {name} recibida: termino la tarea en curso y paro")
-        worker.stop()
-        stop_reconnecting = getattr(worker.queue, "stop_reconnecting", None)
-        if stop_reconnecting is not None:  # con Redis caído, no esperar reconnect_timeout para salir
-            stop_reconnecting()
+        say(f"⏹ {label}: termino lo que está en curso y paro (repite para salir ya)")
+        stop()
 
     previous = {}
-    if install_signals and threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
-    thread = threading.Thread(target=target, name=f"{worker.worker_id}-bucle", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     try:
         thread.start()
         while thread.is_alive():
@@ -85,12 +112,9 @@ def run_worker(worker: SimpleWorker, *, forever: bool = True, install_signals: b
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if on_exit is not None:
-            try:
-                on_exit()
-            except Exception as exc:
-                worker.logger.warning(f"⚠️ No se pudo anotar la salida del worker: {exc}")
-    return failure[0] if failure else None
+    if failure:
+        raise failure[0]
+    return seen[0] if seen else None
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

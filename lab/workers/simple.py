@@ -13,5 +13,3 @@ class SimpleWorker(BaseWorker):
     ``threading.Thread`` (ejercicio 1) o un ``WorkerPool``. Todo el comportamiento (logging,
     reintentos, estadísticas, salud) está en ``BaseWorker``.
     """
-
-    chain_claims = True  # completar y pedir la siguiente en una sola operación de la cola

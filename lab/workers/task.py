@@ -9,7 +9,7 @@ Redis guarda exactamente eso, nunca pickle.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -92,7 +92,6 @@ class TaskEvent:
     worker_id: str | None = None
     attempt: int = 0
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Devuelve el evento como datos JSON planos."""
