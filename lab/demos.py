@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from lab.core import FilterPipeline
 from lab.filters import BlurFilter, BrightnessFilter, SharpenFilter
+from lab.images import make_workload, sample_images
 from lab.workers import AsyncWorker, SimpleWorker, TaskQueue, WorkerPool
 from lab.workers.logs import configure_logging
 from lab.workers.service import run_stoppable
@@ -42,8 +43,6 @@ def demo_inputs(n: int, images_dir: str | os.PathLike | None, output_dir: str | 
 
     Lanza ``ImageNotFoundError`` si la carpeta no tiene fotos ``photo*.jpg``.
     """
-    from lab.images import make_workload, sample_images
-
     photos = sample_images(images_dir)
     if size is None:
         return [photos[i % len(photos)] for i in range(n)]

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import lab
-from lab.bench import memory, redis_rq
+import lab.bench.memory as memory
+import lab.bench.redis_rq as redis_rq
 from lab.bench.sections import SECTIONS
 from lab.bench.tasks import BenchContext, SectionSkipped
 

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from lab.cli.spanish import spanish_argparse
-from lab.errors import FilterSpecError, LabError
+from lab.errors import FilterSpecError, ImageNotFoundError, InvalidTaskError, LabError, QueueConnectionError
+from lab.filters import FilterPipeline, available_filters
+from lab.workers.logs import configure_logging
+from lab.workers.redis.connect import safe_url
+from lab.workers.service import QueueWorker, run_stoppable
+from lab.workers.urls import open_queue
 
 QUEUE_ENV = "LAB_QUEUE_URL"
 
@@ -38,8 +43,6 @@ def parse_pipeline(text: str) -> dict[str, Any]:
     ``nombre=valor``): ``blur:3,brightness:1.3,resize:width=320,grayscale``. Devuelve
     ``FilterPipeline.to_spec()``. Lanza ``FilterSpecError`` si no es válido.
     """
-    from lab.filters import FilterPipeline, available_filters
-
     text = text.strip()
     if text.endswith(".json") and Path(text).is_file():
         text = Path(text).read_text(encoding="utf-8").strip()
@@ -86,9 +89,6 @@ def _scalar(text: str) -> Any:
 
 def _open(args: argparse.Namespace, **options: Any):
     """La cola Redis de ``--queue``/``LAB_QUEUE_URL`` (y ``--name``); error claro si falta o no es Redis."""
-    from lab.errors import QueueConnectionError
-    from lab.workers.urls import open_queue
-
     url = args.queue or os.environ.get(QUEUE_ENV)
     if not url:
         raise QueueConnectionError(f"Falta la cola: indica --queue redis://host:6379/0 o la variable {QUEUE_ENV}.")
@@ -101,10 +101,6 @@ def _open(args: argparse.Namespace, **options: Any):
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """``worker``: procesa tareas de la cola hasta SIGINT/SIGTERM (o hasta vaciarla con ``--burst``)."""
-    from lab.workers.logs import configure_logging
-    from lab.workers.redis.connect import safe_url
-    from lab.workers.service import QueueWorker, run_stoppable
-
     configure_logging(json=args.json_logs, level=args.log_level)
     queue = _open(args, lease_timeout=args.lease or None, max_attempts=args.max_attempts,
                   reconnect_timeout=args.reconnect_timeout)
@@ -137,9 +133,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
     """``enqueue``: añade una tarea por imagen (con el pipeline en el payload) o ``--noop`` tareas vacías."""
-    from lab.errors import ImageNotFoundError, InvalidTaskError
-    from lab.workers.redis.connect import safe_url
-
     if args.noop:
         payloads = [{"noop": True, **({"sleep": args.sleep} if args.sleep else {})} for _ in range(args.noop)]
     else:
@@ -173,8 +166,6 @@ STATE_NAMES = {"busy": "ocupado", "idle": "esperando", "stopped": "parado", "los
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """``stats``: tabla con el estado de la cola y de los workers que la usan."""
-    from lab.workers.redis.connect import safe_url
-
     queue = _open(args)
     stats, workers = queue.get_stats(), queue.workers(stale_after=args.stale)
     if args.json:

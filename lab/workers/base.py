@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
+from lab.core import process_image
 from lab.errors import InvalidTransitionError, LabError, UnknownTaskError
 from lab.workers.health import HealthPolicy
 from lab.workers.logs import get_worker_logger, task_context
@@ -179,8 +180,6 @@ class BaseWorker:
         Lanza ``InvalidTaskError``/``FilterSpecError`` si el payload no es válido y los
         ``ImageTaskError`` de ``lab.core`` si la imagen no existe, está corrupta o no se guarda.
         """
-        from lab.core import process_image
-
         job = parse_payload(task.id, task.payload, self.pipeline, self.quality)
         result = process_image(job.image_path, job.output_path, job.pipeline, quality=job.quality, clock=self.clock)
         return result.to_dict()
