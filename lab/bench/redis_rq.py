@@ -11,7 +11,7 @@ y en rondas intercaladas (lab, RQ, lab, RQ...). Dos medidas por ronda:
 Cada lado da la mediana y el rango (mín.–máx.) de sus rondas; el cociente se calcula ronda a
 ronda. RQ es una dependencia solo de desarrollo (``pip install -e '.[dev]'``)::
 
-    python -m lab.bench.redis_rq                       # arranca un redis-server propio
+    python -m lab.bench.redis_rq                       # arranca un Redis propio (sistema o embebido)
     python -m lab.bench.redis_rq --queue redis://127.0.0.1:6379/0 --tasks 2000 --rounds 5
 """
 
@@ -171,7 +171,7 @@ def format_lines(report: dict[str, Any]) -> list[str]:
     mark = "✅" if report["ok"] else "❌"
     parser = "hiredis" if report["hiredis"] else "parser de Python (sin hiredis)"
     rounds = "1 ronda" if report["rounds"] == 1 else f"{report['rounds']} rondas intercaladas"
-    server = "redis-server propio en" if report.get("server") == "propio" else "servidor"
+    server = f"{report.get('server_binary', 'Redis')} propio en" if report.get("server") == "propio" else "servidor"
     return [
         f"Cola en Redis, tareas no-op ({report['n_tasks']} por ronda, {rounds}, un proceso, {parser}; "
         f"{server} {report['url']}):",
@@ -193,11 +193,12 @@ def _skipped(reason: str) -> dict[str, Any]:
 def bench_section(url: str | None, quick: bool) -> dict[str, Any]:
     """La sección «redis» de ``python -m lab bench``: el informe de ``bench_redis`` más ``lines``.
 
-    Con ``url=None`` arranca un redis-server propio en un puerto libre de 127.0.0.1 y lo para
+    Con ``url=None`` arranca un servidor propio (``lab.workers.redis.server``: el redis-server
+    del sistema o el valkey-server embebido) en un puerto libre de 127.0.0.1 y lo para
     al terminar. ``quick`` usa 100 tareas y 1 ronda. Nunca lanza por falta de Redis o de RQ:
     devuelve ``{"section": "redis", "skipped": True, "reason": ..., "lines": [...]}``.
     Claves si se ejecuta: ``section``, ``skipped`` (False), ``server`` ("propio"/"dado"),
-    ``url``, ``n_tasks``, ``rounds``, ``hiredis``, ``target``, ``ok``, ``worker``,
+    ``server_binary`` (con servidor propio: ``"Valkey 9.1.2"``, ``"Redis 7.0.15"``...), ``url``, ``n_tasks``, ``rounds``, ``hiredis``, ``target``, ``ok``, ``worker``,
     ``end_to_end`` y ``lines``.
     """
     try:
@@ -211,11 +212,11 @@ def bench_section(url: str | None, quick: bool) -> dict[str, Any]:
             report = bench_redis(url, n_tasks, rounds)
             report["server"] = "dado"
         else:
-            from lab.workers.redis.server import throwaway_redis
+            from lab.workers.redis.server import RedisServer
 
-            with throwaway_redis() as own_url:
-                report = bench_redis(own_url, n_tasks, rounds)
-            report["server"] = "propio"
+            with RedisServer() as server:
+                report = bench_redis(server.url, n_tasks, rounds)
+            report.update(server="propio", server_binary=server.binary.version)
     except LabError as exc:
         return _skipped(str(exc).rstrip("."))
     report.update(section="redis", skipped=False)
@@ -227,18 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m lab.bench.redis_rq [--queue URL] [--tasks N] [--rounds R] [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m lab.bench.redis_rq", description=__doc__.splitlines()[0])
     parser.add_argument("--queue", default=None, metavar="URL",
-                        help="Redis que usar (por defecto arranca un redis-server propio)")
+                        help="Redis que usar (por defecto arranca uno propio: el del sistema o el embebido)")
     parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS)
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
         if args.queue is None:
-            from lab.workers.redis.server import throwaway_redis
+            from lab.workers.redis.server import RedisServer
 
-            with throwaway_redis() as url:
-                report = bench_redis(url, args.tasks, args.rounds)
-            report["server"] = "propio"
+            with RedisServer() as server:
+                report = bench_redis(server.url, args.tasks, args.rounds)
+            report.update(server="propio", server_binary=server.binary.version)
         else:
             report = bench_redis(args.queue, args.tasks, args.rounds)
     except (LabError, ImportError) as exc:

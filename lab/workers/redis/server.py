@@ -22,7 +22,6 @@ Los errores son ``RedisServerUnavailable`` con el motivo en español.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import functools
 import importlib.util
@@ -37,7 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
 from lab.errors import LabError
 
@@ -367,13 +365,6 @@ def start_redis(directory: str | os.PathLike | None = None, *, timeout: float = 
     ``with start_redis() as server:`` lo para (y borra su carpeta temporal) al salir.
     """
     return RedisServer(directory, **kwargs).start(timeout)
-
-
-@contextlib.contextmanager
-def throwaway_redis(timeout: float = 20.0) -> Iterator[str]:
-    """Un servidor de usar y tirar: devuelve su URL y lo para al salir (lo usa el benchmark)."""
-    with RedisServer() as server:
-        yield server.url
 
 
 @dataclasses.dataclass
