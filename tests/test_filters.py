@@ -168,7 +168,7 @@ def test_zero_is_rejected_where_it_must_be_positive(cls, param):
 
 
 def test_example_message_and_zero_radius():
-    with pytest.raises(ValueError, match=r"^BlurFilter: 'radius' debe ser un número >= 0 y recibió -1$"):
+    with pytest.raises(ValueError, match=r"^BlurFilter: 'radius' debe ser un número >= 0 y <= 1000 y recibió -1$"):
         BlurFilter(radius=-1)
     assert BlurFilter(radius=0).radius == 0
 
@@ -240,3 +240,92 @@ def test_available_filters_lists_every_name():
     assert {"blur", "brightness", "contrast", "sharpen", "grayscale", "resize", "edges",
             "pipeline"} <= names
     assert available_filters()["blur"] is BlurFilter
+
+
+# --- Lo que se acepta se puede aplicar: cotas superiores de cada parámetro ------------------
+
+from lab.filters.basic import MAX_BLUR_RADIUS, MAX_FACTOR, MAX_SCALE, MAX_SIDE  # noqa: E402
+
+# (clase, parámetro, mínimo aceptado, máximo aceptado, demás argumentos)
+BOUNDS = [
+    (BlurFilter, "radius", 0, MAX_BLUR_RADIUS, {}),
+    (BrightnessFilter, "factor", 5e-324, MAX_FACTOR, {}),
+    (ContrastFilter, "factor", 5e-324, MAX_FACTOR, {}),
+    (ResizeFilter, "scale", 1e-9, MAX_SCALE, {}),
+    (ResizeFilter, "width", 1, MAX_SIDE, {"height": 1}),
+    (ResizeFilter, "height", 1, MAX_SIDE, {"width": 1}),
+]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+@pytest.mark.parametrize("cls, param, low, high, extra", BOUNDS, ids=lambda v: getattr(v, "__name__", None))
+def test_every_filter_applies_at_both_bounds(cls, param, low, high, extra, mode):
+    image = Image.new(mode, (4, 3), 128)
+    for value in (low, high):
+        out = cls(**{param: value, **extra}).apply(image)
+        assert isinstance(out, Image.Image) and out.size[0] >= 1
+
+
+@pytest.mark.parametrize("value", [lambda high: high * 1.000001, lambda high: high + 1, lambda high: 1e300,
+                                   lambda high: 1e39, lambda high: 10 ** 400, lambda high: -10 ** 400],
+                         ids=["apenas", "+1", "1e300", "1e39", "400 cifras", "-400 cifras"])
+@pytest.mark.parametrize("cls, param, low, high, extra", BOUNDS, ids=lambda v: getattr(v, "__name__", None))
+def test_values_beyond_the_bounds_are_refused_when_built(cls, param, low, high, extra, value):
+    bad = value(high)
+    if param in ("width", "height") and isinstance(bad, float) and not bad.is_integer():
+        bad = high + 1
+    with pytest.raises(FilterSpecError, match=rf"^{cls.__name__}: '{param}' debe ser .* y <= {high:g} y recibió"):
+        cls(**{param: bad, **extra})
+
+
+def test_huge_integers_give_a_short_message_not_an_overflow():
+    with pytest.raises(FilterSpecError) as info:
+        filter_from_spec({"name": "resize", "width": 10 ** 400})
+    assert len(str(info.value)) < 200 and "..." in str(info.value)
+
+
+def test_resize_refuses_a_computed_side_longer_than_the_limit():
+    with pytest.raises(FilterSpecError, match="más de 65535"):
+        ResizeFilter(scale=MAX_SCALE).apply(Image.new("L", (1000, 1)))
+
+
+# --- 16 y 32 bits: se escala a 8 bits, no se recorta -----------------------------------------
+
+def _gradient16(mode="I;16", width=1024):
+    image = Image.new("I;16", (width, 2))
+    image.putdata([x * 65535 // (width - 1) for _ in range(2) for x in range(width)])
+    return image if mode == "I;16" else image.convert(mode)
+
+
+def _levels(image):
+    return len(set(image.get_flattened_data()))
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I", "F"])
+def test_deep_images_keep_their_range_in_the_working_mode(mode):
+    out = to_working_mode(_gradient16(mode))
+    assert out.mode == "L" and out.getextrema() == (0, 255) and _levels(out) == 256
+
+
+@pytest.mark.parametrize("flt", [BlurFilter(radius=0), BrightnessFilter(1.0), ContrastFilter(1.0),
+                                 GrayscaleFilter(), ResizeFilter(scale=1), SharpenFilter()], ids=repr)
+def test_filters_on_a_16_bit_gradient_keep_about_256_levels(flt):
+    out = flt.apply(_gradient16())
+    assert out.mode == "L" and _levels(out) >= 250
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.0, 0.5, 1.0], [0, 128, 255]),              # F entre 0 y 1: fracción
+    ([0.0, 100.0, 255.0], [0, 100, 255]),          # ya en 0..255: igual
+    ([0.0, 257.0 * 100, 65535.0], [0, 100, 255]),  # 16 bits
+    ([-10.0, 0.0, 10.0], [0, 128, 255]),           # otro rango: de mínimo a máximo
+])
+def test_float_images_are_scaled_by_the_documented_rule(values, expected):
+    image = Image.new("F", (len(values), 1))
+    image.putdata(values)
+    assert list(to_working_mode(image).get_flattened_data()) == expected
+
+
+def test_a_flat_32_bit_image_does_not_divide_by_zero():
+    assert to_working_mode(Image.new("I", (3, 2), 70000)).getextrema() == (255, 255)
+    assert to_working_mode(Image.new("I", (3, 2), -7)).getextrema() == (0, 0)

@@ -172,3 +172,47 @@ def test_pipelines_survive_pickle_and_copy():
     pipeline = FilterPipeline([BlurFilter(radius=3), FilterPipeline([ResizeFilter(width=5)])])
     assert pickle.loads(pickle.dumps(pipeline)) == pipeline
     assert copy.deepcopy(pipeline) == pipeline
+
+
+# --- Profundidad de anidamiento ---------------------------------------------------------------
+
+from lab.filters.base import MAX_SPEC_DEPTH  # noqa: E402
+
+
+def _nested(levels):
+    spec = {"name": "blur", "radius": 1}
+    for _ in range(levels - 1):
+        spec = [spec]
+    return spec
+
+
+def test_the_deepest_allowed_spec_round_trips():
+    pipeline = FilterPipeline.from_spec(_nested(MAX_SPEC_DEPTH))
+    assert FilterPipeline.from_spec(json.loads(json.dumps(pipeline.to_spec()))) == pipeline
+    assert [f.name for f in pipeline.leaves()] == ["blur"]
+
+
+@pytest.mark.parametrize("levels", [MAX_SPEC_DEPTH + 1, 330, 5000])
+def test_too_deep_specs_are_a_spanish_filter_spec_error(levels):
+    with pytest.raises(FilterSpecError, match=rf"^la spec está anidada a más de {MAX_SPEC_DEPTH} niveles"):
+        FilterPipeline.from_spec(_nested(levels))
+
+
+def test_too_deep_pipelines_built_by_hand_are_refused_too():
+    pipeline = FilterPipeline.from_spec(_nested(MAX_SPEC_DEPTH))
+    with pytest.raises(FilterSpecError, match=f"más de {MAX_SPEC_DEPTH} niveles"):
+        FilterPipeline([pipeline])
+
+
+def test_the_depth_counter_recovers_after_an_error():
+    with pytest.raises(FilterSpecError):
+        FilterPipeline.from_spec(_nested(MAX_SPEC_DEPTH + 1))
+    assert FilterPipeline.from_spec(_nested(MAX_SPEC_DEPTH)) is not None
+
+
+def test_a_parameter_nested_thousands_of_levels_gives_a_short_message():
+    value = []
+    for _ in range(100_000):
+        value = [value]
+    with pytest.raises(FilterSpecError, match=r"recibió \[\[\[\[\.\.\.\]\]\]\]$"):
+        FilterPipeline.from_spec([{"name": "blur", "radius": value}])

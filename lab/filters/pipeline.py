@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from lab.errors import FilterSpecError
-from lab.filters.base import Filter, filter_from_spec
+from lab.filters.base import MAX_SPEC_DEPTH, Filter, filter_from_spec, shown
 
 
 @dataclass(frozen=True, init=False)
@@ -26,7 +26,8 @@ class FilterPipeline(Filter):
 
     ``FilterPipeline([BlurFilter(radius=3), BrightnessFilter(factor=1.3)])``. Un pipeline
     vacío devuelve la imagen sin cambios. Lanza ``TypeError`` (en español) si ``filters`` no
-    es una secuencia de objetos ``Filter``.
+    es una secuencia de objetos ``Filter`` y ``FilterSpecError`` si anida más de
+    ``MAX_SPEC_DEPTH`` niveles (el mismo límite que al leer una spec).
     """
 
     name = "pipeline"
@@ -38,15 +39,22 @@ class FilterPipeline(Filter):
         elif isinstance(filters, (str, bytes, dict)) or not isinstance(filters, Iterable):
             raise TypeError(
                 "FilterPipeline espera una lista de filtros (p. ej. [BlurFilter(radius=3)]) "
-                f"y recibió {type(filters).__name__}: {filters!r:.80}")
+                f"y recibió {type(filters).__name__}: {shown(filters)}")
         items = tuple(filters)
         for position, item in enumerate(items):
             if not isinstance(item, Filter):
                 hint = " (usa FilterPipeline.from_spec para specs JSON)" if isinstance(item, dict) else ""
                 raise TypeError(
                     f"FilterPipeline: el elemento {position} debe ser un Filter y es "
-                    f"{type(item).__name__}: {item!r:.80}{hint}")
+                    f"{type(item).__name__}: {shown(item)}{hint}")
+        # Niveles, como al leer una spec: un filtro simple es 1, un pipeline es 1 + su elemento más hondo.
+        depth = 1 + max((item._depth if isinstance(item, FilterPipeline) else 1 for item in items), default=0)
+        if depth > MAX_SPEC_DEPTH:
+            raise FilterSpecError(
+                f"FilterPipeline: los pipelines están anidados a más de {MAX_SPEC_DEPTH} niveles "
+                "(MAX_SPEC_DEPTH); un pipeline dentro de otro basta para agrupar filtros")
         object.__setattr__(self, "filters", items)
+        object.__setattr__(self, "_depth", depth)
 
     def __len__(self) -> int:
         return len(self.filters)
@@ -129,6 +137,8 @@ class FilterPipeline(Filter):
             try:
                 items.append(filter_from_spec(item))
             except FilterSpecError as exc:
+                if getattr(exc, "too_deep", False):
+                    raise
                 raise FilterSpecError(f"FilterPipeline, filtro {position}: {exc}") from exc
         return cls(items)
 
