@@ -19,7 +19,8 @@ from lab.checks import as_dict, check_count, check_int, check_fraction, check_nu
 from lab.timeline import (OUTCOMES, STATES, Interval, assign_lanes, intervals_from_timeline, is_abandoned,
                           normalise_events, states_over_time)
 
-__all__ = ["speedup", "efficiency", "ideal_speedup", "amdahl_speedup", "fit_amdahl", "summarise_runs",
+__all__ = ["speedup", "efficiency", "ideal_speedup", "amdahl_speedup", "fit_amdahl", "amdahl_estimate",
+           "summarise_runs",
            "intervals_from_timeline", "states_over_time", "normalise_events", "is_abandoned", "Interval",
            "assign_lanes",
            "breakdown_rows", "breakdown_totals", "filter_times", "task_label", "health_rows",
@@ -103,6 +104,63 @@ def fit_amdahl(points: Iterable[Any], cores: int | None = None) -> float:
         else:
             low = a
     return min((0.0, 1.0, (low + high) / 2), key=error)  # los extremos exactos si son lo mejor
+
+
+def _by_round(runs: Iterable[Any]) -> dict[int, dict[int, float]]:
+    """``{ronda: {workers: wall_time}}``; sin clave ``repeat``, la k-ésima ejecución de cada tamaño es la ronda k."""
+    rounds: dict[int, dict[int, float]] = {}
+    seen: dict[int, int] = {}
+    for i, run in enumerate(runs, start=1):
+        run = as_dict(run, f"La ejecución {i}")
+        n = check_count(require(run, "workers", f"La ejecución {i}"), f"workers de la ejecución {i}")
+        seen[n] = seen.get(n, 0) + 1
+        number = run.get("repeat") or seen[n]
+        rounds.setdefault(number, {})[n] = check_positive(require(run, "wall_time", f"La ejecución {i}"),
+                                                          f"wall_time de la ejecución {i}")
+    return rounds
+
+
+def amdahl_estimate(runs: Iterable[Any], cores: int) -> dict[str, Any]:
+    """La fracción serie con su incertidumbre: un ajuste con las medianas y otro por cada ronda.
+
+    Solo cuentan los tamaños de 2 a ``cores`` workers (por encima faltan núcleos). Devuelve
+    ``{"fraction", "low", "high", "per_round", "rounds", "points", "reliable", "reason",
+    "ceiling"}``: ``fraction`` sale de las medianas, ``low``/``high`` son la menor y la mayor
+    de las fracciones ajustadas ronda a ronda (cada ronda con su propio tiempo de 1 worker),
+    ``points`` cuántos tamaños útiles hay, y ``ceiling`` el techo ``1/f`` como rango
+    ``(mínimo, máximo)`` (``inf`` si ``f`` puede ser 0), solo si la estimación es fiable:
+    al menos 2 tamaños útiles, 2 rondas y un rango de ``f`` de 10 puntos como mucho. Si no
+    lo es, ``reason`` dice por qué. Sin ningún tamaño útil, ``fraction`` es ``None``.
+    """
+    limit = check_count(cores, "cores")
+    runs = list(runs)
+    rounds = _by_round(runs)
+    usable = sorted({n for times in rounds.values() for n in times if 1 < n <= limit})
+    result: dict[str, Any] = {"fraction": None, "low": None, "high": None, "per_round": [], "rounds": 0,
+                              "points": len(usable), "reliable": False, "reason": None, "ceiling": None}
+    rows = summarise_runs(runs)
+    if not usable or not rows or rows[0]["workers"] != 1:
+        result["reason"] = f"hace falta medir 1 worker y al menos un tamaño entre 2 y {limit} workers"
+        return result
+    result["fraction"] = fit_amdahl(rows, cores=limit)
+    for times in rounds.values():
+        if 1 in times and any(n in times for n in usable):
+            result["per_round"].append(fit_amdahl([(n, times[1] / times[n]) for n in usable if n in times]))
+    result["rounds"] = len(result["per_round"])
+    result["low"], result["high"] = min(result["per_round"]), max(result["per_round"])
+    if len(usable) < 2:
+        result["reason"] = (f"con {limit} núcleos solo hay un tamaño útil ({usable[0]} workers): "
+                            "f sale de una sola medida de speedup")
+    elif result["rounds"] < 2:
+        result["reason"] = "con una sola ronda no se sabe cuánto varía la medida"
+    elif result["high"] - result["low"] > 0.10:
+        result["reason"] = (f"las rondas no se ponen de acuerdo (f entre {result['low']:.0%} "
+                            f"y {result['high']:.0%})")
+    else:
+        result["reliable"] = True
+        result["ceiling"] = (1 / result["high"] if result["high"] > 0 else math.inf,
+                             1 / result["low"] if result["low"] > 0 else math.inf)
+    return result
 
 
 def summarise_runs(runs: Iterable[Any], t_serial: float | None = None) -> list[dict[str, Any]]:

@@ -23,13 +23,15 @@ from matplotlib.ticker import MaxNLocator
 
 from lab import analysis
 from lab.checks import check_count
+from lab.plots_backoff import plot_backoff
+from lab.plots_health import plot_health
 from lab.plot_style import (FONT, GREY, LINE_WIDTH, OKABE_ITO, OUTCOME_COLORS, OUTCOME_HATCHES,
                             OUTCOME_LABELS, PHASE_COLORS, PHASE_LABELS, STATE_COLORS, STATE_LABELS,
                             empty_note, legend_below, new_axes, presentation_style, seconds_text,
                             style_axes)
 
 __all__ = ["plot_breakdown", "plot_filter_breakdown", "plot_timeline", "plot_speedup",
-           "plot_queue_states", "plot_health", "presentation_style"]
+           "plot_queue_states", "plot_health", "plot_backoff", "presentation_style"]
 
 
 _LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
@@ -170,15 +172,27 @@ def plot_timeline(events: Iterable[Any], ax: Axes | None = None, now: float | No
     return fig
 
 
+def _amdahl_label(estimate: dict[str, Any]) -> str:
+    fraction = _percent(estimate["fraction"])
+    if estimate["points"] < 2:
+        return f"Amdahl: f ≈ {fraction} (un solo punto: poco fiable)"
+    if estimate["rounds"] < 2:
+        return f"Amdahl: f ≈ {fraction} (una ronda: sin margen)"
+    return f"Amdahl: f ≈ {fraction} (rango {_percent(estimate['low'])}–{_percent(estimate['high'])})"
+
+
 def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
                  t_serial: float | None = None) -> Figure:
-    """Speedup medido (mediana y rango mín–máx) frente al ideal ``min(workers, núcleos)`` y a Amdahl.
+    """Speedup medido frente al ideal ``min(workers, núcleos)`` y a la curva de Amdahl.
 
-    La curva de Amdahl se ajusta con las medidas de hasta ``cores`` workers y usa
-    ``min(workers, núcleos)`` procesadores; su fracción serie aparece en la leyenda.
+    Con varias rondas, lo medido es la mediana con su rango mín–máx; con una sola, el punto
+    medido y la leyenda lo dice. La fracción serie se ajusta con las medidas de 2 a ``cores``
+    workers (``analysis.amdahl_estimate``): con varias rondas, la banda azul va de la menor a
+    la mayor fracción ajustada ronda a ronda; la leyenda avisa si solo hay un punto útil.
     Sin una ejecución de 1 worker (ni ``t_serial``) no hay speedup que dibujar y lo dice.
     """
     cores = check_count(cores, "cores")
+    runs = list(runs)
     rows = analysis.summarise_runs(runs, t_serial=t_serial)
     title = "Speedup: medido, ideal y Amdahl"
     fig, ax = new_axes(ax, (11, 6.5))
@@ -194,17 +208,25 @@ def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
     grid = np.arange(1, max_n + 1)
     ax.plot(grid, np.minimum(grid, cores), color=GREY, linestyle="--", linewidth=LINE_WIDTH,
             label=f"Ideal: min(workers, {cores} núcleos)")
-    try:
-        fraction = analysis.fit_amdahl(rows, cores=cores)
-    except ValueError:
-        fraction = None
-    if fraction is not None:
+    estimate = analysis.amdahl_estimate(runs, cores) if t_serial is None else {"fraction": None}
+    if estimate["fraction"] is not None:
         xs = np.linspace(1, max_n, 200)
-        ax.plot(xs, [analysis.amdahl_speedup(min(x, cores), fraction) for x in xs], color=OKABE_ITO["blue"],
-                linestyle="-.", linewidth=LINE_WIDTH, label=f"Amdahl (fracción serie {_percent(fraction)})")
-    ax.errorbar(ns, measured, yerr=[low, high], fmt="o-", color=OKABE_ITO["black"], linewidth=2,
-                markersize=12, elinewidth=2.5, capsize=8, capthick=2.5, label="Medido (mediana, mín–máx)",
-                zorder=3)
+
+        def curve(f: float) -> list[float]:
+            return [analysis.amdahl_speedup(min(x, cores), f) for x in xs]
+        if estimate["rounds"] >= 2 and estimate["high"] > estimate["low"]:
+            ax.fill_between(xs, curve(estimate["high"]), curve(estimate["low"]), color=OKABE_ITO["sky_blue"],
+                            alpha=0.3, linewidth=0)
+        ax.plot(xs, curve(estimate["fraction"]), color=OKABE_ITO["blue"], linestyle="-.", linewidth=LINE_WIDTH,
+                label=_amdahl_label(estimate))
+    repeats = max(r["runs"] for r in rows)
+    if repeats > 1:
+        ax.errorbar(ns, measured, yerr=[low, high], fmt="o-", color=OKABE_ITO["black"], linewidth=2,
+                    markersize=12, elinewidth=2.5, capsize=8, capthick=2.5, zorder=3,
+                    label=f"Medido (mediana y mín–máx de {repeats} rondas)")
+    else:
+        ax.plot(ns, measured, "o-", color=OKABE_ITO["black"], linewidth=2, markersize=12, zorder=3,
+                label="Medido (una ejecución por tamaño)")
     if len(rows) <= 10:
         for n, s, down in zip(ns, measured, low):
             ax.annotate(f"{s:.2f}×", (n, s - down), xytext=(0, -10), textcoords="offset points", ha="center",
@@ -248,47 +270,4 @@ def plot_queue_states(events: Iterable[Any], ax: Axes | None = None, now: float 
     style_axes(ax, title, "Segundos desde el primer evento", "Tareas")
     handles, labels = ax.get_legend_handles_labels()
     legend_below(ax, 4, handles=handles[::-1], labels=labels[::-1])
-    return fig
-
-
-def _age_text(age: float | None) -> str:
-    return "—" if age is None else f"hace {seconds_text(age)}"
-
-
-def plot_health(workers_health: Iterable[Any], ax: Axes | None = None) -> Figure:
-    """Panel de salud: una fila por worker con ✔/✘, completadas, fallidas y edad del último latido.
-
-    Cada elemento es un dict ``{"worker_id", "healthy", "tasks_completed", "tasks_failed",
-    "heartbeat_age"}`` (``heartbeat_age`` en segundos o ``None``); ver ``analysis.health_rows``.
-    """
-    rows = analysis.health_rows(workers_health)
-    healthy = sum(1 for row in rows if row["healthy"])
-    title = f"Salud de los workers: {healthy} de {len(rows)} sanos" if rows else "Salud de los workers"
-    fig, ax = new_axes(ax, (11, min(max(1.9 + 0.8 * (len(rows) + 1), 3.5), 14)))
-    if not rows:
-        return empty_note(ax, title)
-    style_axes(ax, title)
-    ax.set_axis_off()
-    columns = [(0.05, "Estado", "center"), (0.14, "Worker", "left"), (0.60, "Completadas", "right"),
-               (0.78, "Fallidas", "right"), (0.99, "Último latido", "right")]
-    step = 1.0 / (len(rows) + 1)
-    for x, header, align in columns:
-        ax.text(x, 1 - step / 2, header, ha=align, va="center", fontsize=FONT["label"], fontweight="bold",
-                transform=ax.transAxes, color="#444444")
-    ax.axhline(1 - step, color=GREY, linewidth=1.5)
-    for i, row in enumerate(rows, start=1):
-        y = 1 - step * (i + 0.5)
-        cells = ["✔" if row["healthy"] else "✘", row["worker_id"], str(row["tasks_completed"]),
-                 str(row["tasks_failed"]), _age_text(row["heartbeat_age"])]
-        styles: list[dict[str, Any]] = [{} for _ in cells]
-        styles[0] = {"color": "white", "fontweight": "bold", "bbox": {
-            "boxstyle": "circle,pad=0.3", "edgecolor": "none",
-            "facecolor": STATE_COLORS["completed" if row["healthy"] else "failed"]}}
-        if row["tasks_failed"]:
-            styles[3] = {"color": STATE_COLORS["failed"], "fontweight": "bold"}
-        if not row["healthy"]:
-            styles[1] = styles[4] = {"color": STATE_COLORS["failed"], "fontweight": "bold"}
-        for (x, _, align), text, style in zip(columns, cells, styles):
-            ax.text(x, y, text, ha=align, va="center", transform=ax.transAxes,
-                    fontsize=FONT["label"], **{"color": "black", **style})
     return fig

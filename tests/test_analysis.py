@@ -78,6 +78,47 @@ def test_fit_amdahl_clamps_to_zero_and_one():
     assert analysis.fit_amdahl([(2, 0.5), (4, 0.4)]) == 1.0  # más lento que en serie
 
 
+def _rounds(times_by_round):
+    return [{"workers": n, "wall_time": t, "tasks": 8, "repeat": r}
+            for r, times in enumerate(times_by_round, start=1) for n, t in times.items()]
+
+
+def test_amdahl_estimate_on_four_cores_gives_a_range_and_a_ceiling():
+    rounds = [{n: 10 / analysis.amdahl_speedup(n, f) for n in (1, 2, 3, 4, 6)} for f in (0.08, 0.10, 0.12)]
+    est = analysis.amdahl_estimate(_rounds(rounds), cores=4)
+    assert est["points"] == 3 and est["rounds"] == 3 and est["reliable"] and est["reason"] is None
+    assert est["low"] == pytest.approx(0.08, abs=1e-4) and est["high"] == pytest.approx(0.12, abs=1e-4)
+    assert est["low"] <= est["fraction"] <= est["high"]
+    assert est["ceiling"] == pytest.approx((1 / 0.12, 1 / 0.08), rel=1e-3)
+
+
+def test_amdahl_estimate_on_two_cores_is_not_reliable_and_has_no_ceiling():
+    # El caso del informe: una ronda da 1.99x con 2 workers (f ≈ 0,5 %) y otra 1.7x (f ≈ 18 %).
+    rounds = [{1: 1.0, 2: 1 / 1.99, 3: 1 / 1.95}, {1: 1.0, 2: 1 / 1.7, 3: 1 / 1.65}]
+    est = analysis.amdahl_estimate(_rounds(rounds), cores=2)
+    assert est["points"] == 1 and not est["reliable"] and est["ceiling"] is None
+    assert "un tamaño útil" in est["reason"]
+    assert est["low"] < 0.01 and est["high"] == pytest.approx(2 / 1.7 - 1, abs=1e-3)
+
+
+def test_amdahl_estimate_flags_one_round_and_rounds_that_disagree():
+    one = analysis.amdahl_estimate(_rounds([{1: 1.0, 2: 0.55, 4: 0.3}]), cores=4)
+    assert not one["reliable"] and "una sola ronda" in one["reason"]
+    noisy = analysis.amdahl_estimate(_rounds([{1: 1.0, 2: 0.5, 4: 0.25}, {1: 1.0, 2: 0.7, 4: 0.5}]), cores=4)
+    assert not noisy["reliable"] and "no se ponen de acuerdo" in noisy["reason"]
+    assert noisy["ceiling"] is None
+
+
+def test_amdahl_estimate_without_usable_sizes():
+    est = analysis.amdahl_estimate(_rounds([{1: 1.0, 3: 0.6}]), cores=2)
+    assert est["fraction"] is None and est["points"] == 0 and "entre 2 y 2 workers" in est["reason"]
+
+
+def test_amdahl_estimate_without_repeat_keys_uses_the_order_of_the_runs():
+    runs = [{"workers": n, "wall_time": t} for n, t in ((1, 1.0), (2, 0.55), (1, 1.0), (2, 0.6))]
+    assert analysis.amdahl_estimate(runs, cores=2)["rounds"] == 2
+
+
 @pytest.mark.parametrize("points, cores", [([], None), ([(1, 1.0)], None), ([(1, 1.0), (4, 3.0)], 1)])
 def test_fit_amdahl_needs_a_point_with_several_workers(points, cores):
     with pytest.raises(ValueError, match="más de 1 worker"):

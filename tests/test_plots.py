@@ -126,7 +126,9 @@ def test_speedup_shows_measured_ideal_and_amdahl_with_serial_fraction(tmp_path):
     fig = plots.plot_speedup(runs, cores=4)
     ax = fig.axes[0]
     labels = legend_labels(ax)
-    assert labels == ["Ideal: min(workers, 4 núcleos)", "Amdahl (fracción serie 12 %)", "Medido (mediana, mín–máx)"]
+    # Solo la primera ronda tiene 1 worker: la fracción sale de las medianas, sin rango por rondas.
+    assert labels == ["Ideal: min(workers, 4 núcleos)", "Amdahl: f ≈ 12 % (una ronda: sin margen)",
+                      "Medido (mediana y mín–máx de 3 rondas)"]
     ideal = ax.get_lines()[0]
     assert list(ideal.get_xdata()) == [1, 2, 3, 4] and list(ideal.get_ydata()) == [1, 2, 3, 4]
     assert len(ax.containers) == 1  # la barra de error de lo medido
@@ -152,6 +154,49 @@ def test_speedup_without_serial_run_or_with_one_point():
     assert not any("Amdahl" in label for label in legend_labels(one.axes[0]))
     with pytest.raises(ValueError, match="cores debe ser >= 1"):
         plots.plot_speedup([], cores=0)
+
+
+def test_speedup_with_rounds_draws_the_amdahl_band_and_the_range(tmp_path):
+    fig = plots.plot_speedup(fake_runs(cores=4, max_workers=6, repeats=3), cores=4)
+    ax = fig.axes[0]
+    labels = legend_labels(ax)
+    assert labels[1].startswith("Amdahl: f ≈ ") and "(rango " in labels[1]
+    assert labels[2] == "Medido (mediana y mín–máx de 3 rondas)"
+    assert len(ax.collections) >= 1  # la banda entre la menor y la mayor fracción por ronda
+    assert len(ax.containers) == 1
+    render(fig, tmp_path / "speedup-banda.png")
+
+
+def test_speedup_of_a_single_round_says_so_and_draws_no_range():
+    fig = plots.plot_speedup(fake_runs(cores=2, max_workers=4, repeats=1), cores=2)
+    ax = fig.axes[0]
+    labels = legend_labels(ax)
+    assert labels[1].endswith("(un solo punto: poco fiable)")
+    assert labels[2] == "Medido (una ejecución por tamaño)"
+    assert not ax.containers and not ax.collections  # ni barras de error ni banda que la leyenda no promete
+
+
+# --- reintentos de muchos clientes ----------------------------------------------------------------
+
+def test_backoff_plot_shows_the_thundering_herd_and_full_jitter_spreading_it(tmp_path):
+    fig = plots.plot_backoff(clients=200, seed=1)
+    axes = fig.axes
+    assert len(axes) == 3
+    titles = [ax.get_title(loc="left") for ax in axes]
+    peaks = [int(title.rsplit("pico de ", 1)[1].split()[0]) for title in titles]
+    assert peaks[0] == 200  # sin jitter, los 200 vuelven en el mismo intervalo
+    assert peaks[2] < 100 and peaks[2] < peaks[1] < peaks[0]
+    assert sum(patch.get_height() for patch in axes[0].patches) == 200 * 6  # 6 reintentos por cliente
+    assert_spanish(fig, "Reintentos", "Segundos desde el fallo (200 clientes", "tope max_delay = 8 s",
+                   "Full jitter")
+    render(fig, tmp_path / "backoff.png")
+
+
+def test_backoff_plot_validates_its_arguments():
+    with pytest.raises(ValueError):
+        plots.plot_backoff(clients=0)
+    with pytest.raises(ValueError):
+        plots.plot_backoff(bin_width=0)
 
 
 # --- estados de la cola y salud -----------------------------------------------------------------

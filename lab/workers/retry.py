@@ -1,9 +1,14 @@
 """``RetryPolicy``: cuántas veces reintentar una tarea y cuánto esperar entre intentos.
 
-Espera exponencial con *jitter*: antes del reintento ``n`` (1, 2, 3...) se espera
-``base_delay * factor ** (n - 1)`` segundos (como mucho ``max_delay``), multiplicado por un
-factor aleatorio en ``[1 - jitter, 1 + jitter]`` para que muchos workers que fallan a la vez
-no vuelvan todos en el mismo instante. Con ``jitter=0`` las esperas son exactas: 1, 2, 4...
+Espera exponencial con tope y *jitter*. Antes del reintento ``n`` (1, 2, 3...) la espera base es
+``min(base_delay * factor ** (n - 1), max_delay)``: 1, 2, 4, 8... hasta el tope ``max_delay``.
+Sobre esa espera, ``jitter`` decide cuánto azar se añade para que muchos clientes que fallan a la
+vez no vuelvan todos en el mismo instante (Marc Brooker, *Exponential Backoff And Jitter*, 2015):
+
+- ``"full"`` (por defecto, el que recomienda Brooker): un valor uniforme en ``[0, espera]``;
+- ``"equal"``: la mitad fija y la otra mitad al azar, uniforme en ``[espera/2, espera]``;
+- ``"none"`` (o ``0``): la espera exacta, 1, 2, 4...;
+- un número ``j`` entre 0 y 1: la espera multiplicada por un factor en ``[1 - j, 1 + j]``.
 
 Solo se reintentan los errores que pueden ser pasajeros: un payload mal formado, una imagen
 que no existe o está corrupta, o un pipeline no válido fallarán igual la próxima vez
@@ -16,39 +21,49 @@ import random as _random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lab.checks import check_int, is_integer
+from lab.checks import check_int, is_integer, is_real
 from lab.errors import (CorruptImageError, FilterSpecError, ImageNotFoundError, ImageTooLargeError,
                         InvalidTaskError)
 
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     InvalidTaskError, FilterSpecError, ImageNotFoundError, CorruptImageError, ImageTooLargeError)
 
+#: Los modos de *jitter* con nombre (además de una fracción numérica entre 0 y 1).
+JITTER_MODES: tuple[str, ...] = ("full", "equal", "none")
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """Política de reintentos: ``max_retries`` reintentos tras el primer intento, con espera exponencial.
 
+    ``jitter`` es ``"full"`` (por defecto), ``"equal"``, ``"none"`` o una fracción entre 0 y 1
+    (ver el docstring del módulo); ``max_delay`` es el tope de la espera antes del azar.
     ``random`` (sin argumentos, devuelve un float en ``[0, 1)``) es inyectable para los tests.
-    Lanza ``ValueError`` si algún parámetro es negativo o ``factor < 1``.
+    Lanza ``ValueError`` si algún parámetro es negativo, ``factor < 1`` o ``jitter`` no es válido.
     """
 
     max_retries: int = 0
     base_delay: float = 1.0
     factor: float = 2.0
     max_delay: float = 30.0
-    jitter: float = 0.1
+    jitter: str | float = "full"
     permanent: tuple[type[BaseException], ...] = PERMANENT_ERRORS
     random: Callable[[], float] = field(default=_random.random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_int(self.max_retries, "max_retries", minimum=0)
-        for name in ("base_delay", "max_delay", "jitter"):
+        for name in ("base_delay", "max_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} no puede ser negativo y recibió {getattr(self, name)!r}.")
         if self.factor < 1:
             raise ValueError(f"factor debe ser >= 1 y recibió {self.factor!r}.")
-        if self.jitter > 1:
-            raise ValueError(f"jitter es una fracción entre 0 y 1 y recibió {self.jitter!r}.")
+        if isinstance(self.jitter, str):
+            if self.jitter not in JITTER_MODES:
+                raise ValueError(f"jitter debe ser uno de {', '.join(JITTER_MODES)} o una fracción entre 0 y 1, "
+                                 f"y recibió {self.jitter!r}.")
+        elif not is_real(self.jitter) or not 0 <= self.jitter <= 1:
+            raise ValueError(f"jitter es 'full', 'equal', 'none' o una fracción entre 0 y 1, "
+                             f"y recibió {self.jitter!r}.")
 
     @classmethod
     def coerce(cls, value: "RetryPolicy | int | None") -> "RetryPolicy":
@@ -75,9 +90,29 @@ class RetryPolicy:
             return False
         return attempt <= self.max_retries
 
+    def base(self, retry: int) -> float:
+        """La espera antes del azar para el reintento ``retry``: exponencial y con el tope ``max_delay``."""
+        return min(self.base_delay * self.factor ** (retry - 1), self.max_delay)
+
     def delay(self, retry: int) -> float:
-        """Segundos a esperar antes del reintento número ``retry`` (1 = el primero)."""
-        delay = min(self.base_delay * self.factor ** (retry - 1), self.max_delay)
-        if self.jitter:
+        """Segundos a esperar antes del reintento número ``retry`` (1 = el primero), con el *jitter*."""
+        delay = self.base(retry)
+        if self.jitter == "full":
+            delay *= self.random()
+        elif self.jitter == "equal":
+            delay = delay / 2 + delay / 2 * self.random()
+        elif self.jitter != "none" and self.jitter:
             delay *= 1 + self.jitter * (2 * self.random() - 1)
         return max(delay, 0.0)
+
+    def schedule(self) -> list[float]:
+        """Los instantes (segundos desde el primer fallo) de cada reintento si todos los intentos fallan.
+
+        Supone que cada intento falla en el acto: son las sumas acumuladas de ``delay(1..max_retries)``.
+        Sirve para ver cuándo vuelven muchos clientes que fallaron a la vez (``lab.plots.plot_backoff``).
+        """
+        times, now = [], 0.0
+        for retry in range(1, self.max_retries + 1):
+            now += self.delay(retry)
+            times.append(now)
+        return times
