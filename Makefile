@@ -1,10 +1,14 @@
 # Workers Lab — dos órdenes bastan en una máquina nueva: `make lab` y `make test`.
-# Ambas crean el entorno (.venv) si falta; solo se reinstala cuando cambia pyproject.toml.
+# `make lab` instala lo que necesita el alumnado (el paquete y el cliente de Redis, extra "redis");
+# `make test` añade las herramientas de test (extra "test"). Cada conjunto tiene su marca en .venv:
+# solo se reinstala cuando cambia pyproject.toml, y `make test` tras `make lab` añade solo lo que falta.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.instalado
+STAMP  := $(VENV)/.instalado-lab
+STAMP_TEST := $(VENV)/.instalado-test
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
 # JupyterLab se niega a arrancar como root sin --allow-root, y sin pantalla no hay navegador que abrir.
 JUPYTER_FLAGS ?=
@@ -20,7 +24,7 @@ endif
 # Tracebacks sin colores ANSI en los tests de cuadernos (configuración de IPython del proyecto).
 export IPYTHONDIR := $(CURDIR)/tests/ipython
 
-.PHONY: help env lab test test-unit test-notebooks test-browser demo bench student grade nav clean
+.PHONY: help env env-test lab test test-browser demo bench student grade check nav clean
 
 help:
 	@echo "make lab     crea el entorno si falta y abre JupyterLab en notebooks/"
@@ -28,24 +32,31 @@ help:
 	@echo "make demo    ejecuta las tres demos de la guía en la terminal"
 	@echo "make bench   benchmark de rendimiento (lab frente a la biblioteca estándar)"
 	@echo "make student genera los cuadernos de ejercicios del alumnado"
+	@echo "make check NB=ruta/al/cuaderno.ipynb   comprueba tu cuaderno de ejercicios"
 	@echo "make grade   corrige los ejercicios (NB=ruta/al/cuaderno.ipynb para uno concreto)"
 	@echo "make clean   borra el entorno, las salidas y las cachés"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL) -e '.[redis]'
+	@touch $@
+
+$(STAMP_TEST): $(STAMP) pyproject.toml
+	$(PIP_INSTALL) -e '.[redis,test]'
 	@touch $@
 
 env: $(STAMP)
 
+env-test: $(STAMP_TEST)
+
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(JUPYTER_FLAGS)
 
-test: $(STAMP)
+test: $(STAMP_TEST)
 	$(PY) -m pytest
 
 # JupyterLab real en Chromium sin cabeza (Playwright); `make test` ya los incluye si hay Chromium.
-test-browser: $(STAMP)
+test-browser: $(STAMP_TEST)
 	$(PY) -m pytest tests/browser -m browser
 
 demo: $(STAMP)
@@ -61,6 +72,11 @@ student: $(STAMP)
 NB ?=
 grade: $(STAMP)
 	$(PY) -m lab grade $(NB)
+
+# Lo mismo que `python -m lab check CUADERNO` (la orden que se usa en Windows, donde no hay make).
+check: $(STAMP)
+	@test -n "$(NB)" || { echo "Uso: make check NB=notebooks/ejercicios/05-Varios-workers-y-speedup.ipynb"; exit 2; }
+	$(PY) -m lab check $(NB)
 
 nav: $(STAMP)
 	$(PY) -m lab nav
