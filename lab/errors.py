@@ -79,3 +79,7 @@ class QueueShutDown(QueueError):
 
 class QueueConnectionError(QueueError, ConnectionError):
     """No se puede contactar con el servidor de la cola (p. ej. Redis apagado o URL errónea)."""
+
+
+class InvalidPathError(ImageTaskError, ValueError):
+    """La ruta de una imagen no es válida en ningún sistema de ficheros (p. ej. lleva un carácter nulo)."""
