@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,19 +82,42 @@ def summarize(stats: dict[str, Any], total: int, wall: float) -> dict[str, Any]:
             "save": stats["save_time"] / done if done else 0.0}
 
 
+def display_width(text: str) -> int:
+    """Columnas que ocupa ``text`` en una terminal: los emoji y caracteres anchos cuentan 2.
+
+    Los caracteres que se combinan no ocupan nada, y un símbolo seguido del selector de
+    presentación emoji (U+FE0F, p. ej. «⏱️») se dibuja ancho: cuenta 2.
+    """
+    width, last = 0, 0
+    for char in text:
+        if char == "\ufe0f":
+            width += 2 - last
+            last = 2
+            continue
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        last = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        width += last
+    return width
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - display_width(text), 0)
+
+
 def format_results(summary: dict[str, Any], n_filters: int) -> str:
-    """La tabla de resultados y el desglose de tiempos, como en la guía."""
+    """La tabla de resultados y el desglose de tiempos, como en la guía (alineada por ancho en pantalla)."""
     rows = [("Total de tareas", f"{summary['total']}"),
             ("Completadas", f"{summary['completed']} ✅"),
             ("Fallidas", f"{summary['failed']}" + (" ❌" if summary["failed"] else "")),
             ("Tiempo total", f"{summary['wall_time']:.3f}s"),
             ("Tiempo promedio", f"{summary['average_time']:.3f}s por tarea"),
             ("Tasa de éxito", f"{summary['success_rate']:.1%}")]
-    width = max(len(label) for label, _ in rows)
-    value_width = max(len("Valor"), *(len(value) for _, value in rows))
-    lines = ["", "📊 Resultados", f"| {'Métrica':<{width}} | {'Valor':<{value_width}} |",
+    width = max(display_width(label) for label, _ in rows)
+    value_width = max(display_width("Valor"), *(display_width(value) for _, value in rows))
+    lines = ["", "📊 Resultados", f"| {_pad('Métrica', width)} | {_pad('Valor', value_width)} |",
              f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|"]
-    lines += [f"| {label:<{width}} | {value:<{value_width}} |" for label, value in rows]
+    lines += [f"| {_pad(label, width)} | {_pad(value, value_width)} |" for label, value in rows]
     lines += ["", "⏱️  Breakdown de tiempos (media por tarea):",
               f"- Carga de imagen: {summary['load']:.3f}s (primera vez: {summary['first_load']:.3f}s)",
               f"- Pipeline ({n_filters} filtros): ~{summary['pipeline']:.3f}s",

@@ -181,7 +181,8 @@ def run_workers_experiment(worker_counts: Iterable[int] = (1, 2, 3, 4), n_images
     ``failures``). Devuelve ``{"cores", "kind", "pipeline",
     "n_images", "size", "worker_counts", "repeats", "runs": [...], "timelines": {n: eventos},
     "results": {n: resultados}, "failures": {n: fallos}, "summary": filas de
-    analysis.summarise_runs, "serial_fraction": Amdahl o None}``; ``timelines``, ``results`` y
+    analysis.summarise_runs, "serial_fraction": f o None, "amdahl": analysis.amdahl_estimate
+    (con su rango por rondas y si es fiable) o None}``; ``timelines``, ``results`` y
     ``failures`` son los de la última ronda, con el número de workers como clave (entera; tras
     un viaje por JSON pasa a texto). Lanza ``ValueError`` si algún argumento no vale.
     """
@@ -211,16 +212,13 @@ def run_workers_experiment(worker_counts: Iterable[int] = (1, 2, 3, 4), n_images
             runs.append({k: v for k, v in run.items() if k not in ("timeline", "results", "failures")})
     cores = os.cpu_count() or 1
     summary = analysis.summarise_runs(runs) if all(r["wall_time"] > 0 for r in runs) else []
-    try:
-        fraction = analysis.fit_amdahl(summary, cores=cores) if summary and summary[0]["speedup"] else None
-    except ValueError:
-        fraction = None
+    amdahl = analysis.amdahl_estimate(runs, cores) if summary else None
     return {"cores": cores, "kind": kind, "pipeline": _describe(pipeline, given), "n_images": n_images,
             "size": list(size), "worker_counts": counts, "repeats": repeats, "runs": runs,
             "timelines": {n: last[n]["timeline"] for n in counts},
             "results": {n: last[n]["results"] for n in counts},
             "failures": {n: last[n]["failures"] for n in counts},
-            "summary": summary, "serial_fraction": fraction}
+            "summary": summary, "serial_fraction": amdahl and amdahl["fraction"], "amdahl": amdahl}
 
 
 # --- AsyncWorker -------------------------------------------------------------------------

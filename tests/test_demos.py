@@ -140,3 +140,18 @@ def test_errors_in_the_demo_thread_are_raised():
 
     with pytest.raises(ValueError, match="fallo"):
         demos.run_interruptibly(target, lambda: None)
+
+
+def test_results_table_is_aligned_by_display_width_with_emoji():
+    from lab.demos import display_width, format_results
+
+    assert display_width("3 ✅") == 4 and display_width("Tasa de éxito") == 13 and display_width("⏱️") == 2
+    summary = {"total": 3, "completed": 3, "failed": 1, "wall_time": 0.619, "average_time": 0.206,
+               "success_rate": 0.75, "load": 0.1, "first_load": 0.179, "pipeline": 0.138, "save": 0.007}
+    table = [line for line in format_results(summary, 3).splitlines() if line.startswith("|")]
+    assert len(table) == 8
+    # Todas las filas ocupan lo mismo en pantalla y los separadores «|» caen en las mismas columnas.
+    assert len({display_width(line) for line in table}) == 1
+    columns = {tuple(display_width(line[:i]) for i, char in enumerate(line) if char == "|") for line in table}
+    assert len(columns) == 1
+    assert any("3 ✅" in line for line in table) and any("1 ❌" in line for line in table)

@@ -176,3 +176,41 @@ def test_figure_output_is_a_png_display_data():
                                                 cores=2))
     assert output["output_type"] == "display_data"
     assert base64.b64decode(output["data"]["image/png"]).startswith(PNG)
+
+
+def test_concurrency_history_is_a_spanish_table_with_spacing(dirs):
+    panel = widgets.ConcurrencyPanel(max_concurrent=2, n_tasks=3, size=SIZE, **dirs)
+    panel.run(wait=True)
+    status = panel.status.value
+    for header in ("Ejecución", "Límite a la vez", "Tareas", "Tiempo", "Pico observado"):
+        assert f">{header}</th>" in status
+    assert "max_concurrent" not in status and "padding:4px 14px" in status
+    assert status.count("<tr>") == 2  # cabecera y una ejecución
+
+
+def test_concurrency_panel_default_workload_takes_a_few_seconds():
+    panel = widgets.ConcurrencyPanel()
+    assert panel.tasks.value == 24 and panel.size == (1920, 1080)
+    assert panel.pipeline.value.startswith("pesado")
+
+
+def test_workers_panel_rounds_slider_reaches_the_experiment(monkeypatch):
+    seen = {}
+
+    def fake(counts, *args, repeats=1, on_progress=None, **kwargs):
+        seen["repeats"] = repeats
+        raise OutputWriteError("basta")
+
+    monkeypatch.setattr(experiments, "run_workers_experiment", fake)
+    panel = widgets.WorkersPanel(workers=2)
+    panel.repeats.value = 3
+    panel.run(wait=True)
+    assert seen == {"repeats": 3} and "lab-repeats-slider" in panel.repeats._dom_classes
+
+
+def test_workers_panel_says_when_amdahl_is_not_reliable(dirs):
+    panel = widgets.WorkersPanel(workers=2, n_images=2, size=SIZE, repeats=2, **dirs)
+    panel.run(wait=True)
+    assert panel.error is None, panel.error
+    assert "2 rondas" in panel.status.value
+    assert "poco fiable" in panel.status.value  # con 1 y 2 workers solo hay un punto útil, tenga los núcleos que tenga
