@@ -287,3 +287,66 @@ def test_task_snapshots_serialise_to_json(make_queue):
 def test_bad_options_are_rejected(make_queue, kwargs):
     with pytest.raises(ValueError):
         make_queue(**kwargs)
+
+
+# --- fencing tokens: un intento caducado no gana ----------------------------------------------
+
+def test_a_stale_attempt_of_the_same_worker_cannot_complete(make_queue, clock):
+    """El caso típico: un worker reiniciado con el mismo --id. El intento 1 llega tarde y se rechaza."""
+    queue = make_queue(lease_timeout=10, clock=clock)
+    task_id = queue.add_task(payload(1))
+    first = queue.get_task("A")
+    clock.advance(11)
+    second = queue.get_task("A")
+    assert (first.attempts, second.attempts, second.id) == (1, 2, task_id)
+    with pytest.raises(LeaseLostError, match=r"task-0001.*intento 1.*intento 2"):
+        queue.mark_completed(task_id, result={"quien": "intento 1"}, worker_id="A", attempt=1)
+    with pytest.raises(LeaseLostError, match="intento 1"):
+        queue.mark_failed(task_id, error="tarde", worker_id="A", attempt=1)
+    with pytest.raises(LeaseLostError, match="intento 1"):
+        queue.heartbeat(task_id, "A", attempt=1)
+    assert queue.task_info(task_id).state is TaskState.PROCESSING and queue.task_info(task_id).result is None
+    queue.heartbeat(task_id, "A", attempt=2)
+    queue.mark_completed(task_id, result={"quien": "intento 2"}, worker_id="A", attempt=2)
+    assert queue.task_info(task_id).result == {"quien": "intento 2"}
+    with pytest.raises(LeaseLostError, match=r"terminó en 'completed' con el intento 2"):
+        queue.mark_completed(task_id, worker_id="A", attempt=1)
+    with pytest.raises(InvalidTransitionError):       # el mismo intento dos veces: ya no está en proceso
+        queue.mark_completed(task_id, worker_id="A", attempt=2)
+    assert queue.get_stats()["completed"] == 1 and queue.audit() == []
+
+
+def test_an_expired_attempt_is_refused_while_the_task_waits_in_pending(make_queue, clock):
+    queue = make_queue(lease_timeout=10, clock=clock)
+    task_id = queue.add_task(payload(1))
+    queue.get_task("A")
+    clock.advance(11)
+    assert queue.requeue_expired() == [task_id]
+    with pytest.raises(LeaseLostError, match=r"intento 1 de A caducó.*'pending'"):
+        queue.mark_completed(task_id, worker_id="A", attempt=1)
+    assert queue.task_info(task_id).state is TaskState.PENDING and queue.audit() == []
+
+
+def test_complete_and_get_next_with_a_stale_attempt_hands_over_nothing(make_queue, clock):
+    queue = make_queue(lease_timeout=10, clock=clock)
+    first_id, second_id = queue.add_task(payload(1)), queue.add_task(payload(2))
+    queue.get_task("A")
+    clock.advance(11)
+    queue.requeue_expired()
+    assert queue.get_task("A").id == first_id            # intento 2 de la misma tarea
+    with pytest.raises(LeaseLostError):
+        queue.complete_and_get_next(first_id, "A", result={}, attempt=1)
+    assert queue.task_info(second_id).state is TaskState.PENDING
+    nxt = queue.complete_and_get_next(first_id, "A", result={}, attempt=2)
+    assert nxt.id == second_id and nxt.attempts == 1
+    assert queue.audit() == []
+
+
+@pytest.mark.parametrize("attempt", [0, -1, 1.0, "1", True])
+def test_a_malformed_attempt_is_a_value_error(make_queue, attempt):
+    queue = make_queue()
+    task_id = queue.add_task(payload(1))
+    queue.get_task("w")
+    with pytest.raises(ValueError, match="attempt"):
+        queue.mark_completed(task_id, worker_id="w", attempt=attempt)
+    queue.mark_completed(task_id, result={"status": "success"})     # la guía, sin token

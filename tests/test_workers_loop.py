@@ -322,8 +322,8 @@ def test_the_background_heartbeat_thread_keeps_the_lease_alive():
     beaten = threading.Event()
 
     class WatchedQueue(TaskQueue):
-        def heartbeat(self, task_id, worker_id):
-            expires = super().heartbeat(task_id, worker_id)
+        def heartbeat(self, task_id, worker_id, attempt=None):
+            expires = super().heartbeat(task_id, worker_id, attempt=attempt)
             if expires > 1015:  # un latido dado después de avanzar el reloj
                 beaten.set()
             return expires

@@ -65,7 +65,8 @@ class BaseWorker:
         self.stats = WorkerStats(history=history, window=self.health_policy.failure_window)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._in_flight: dict[str, int] = {}      # tarea en curso -> intento
+        self._in_flight: dict[str, int] = {}      # tarea en curso -> intento (reintentos locales del worker)
+        self._leases: dict[str, int | None] = {}       # tarea en curso -> intento de la cola (su *fencing token*)
         self._started: dict[str, float] = {}      # tarea en curso -> cuándo empezó (para el límite por tarea)
         self._lost: set[str] = set()
         self._running = False
@@ -189,6 +190,7 @@ class BaseWorker:
         start = self.clock()
         with self._lock:
             self._in_flight[task.id] = 1
+            self._leases[task.id] = task.attempts or None
             self._started[task.id] = start
             self.peak_concurrency = max(self.peak_concurrency, len(self._in_flight))
         try:
@@ -205,9 +207,13 @@ class BaseWorker:
             raise
         finally:
             with self._lock:
-                self._in_flight.pop(task.id, None)
-                self._started.pop(task.id, None)
-                self._lost.discard(task.id)
+                # Si la misma tarea se volvió a entregar a este worker (su concesión caducó), la
+                # entrada es ya la de la entrega nueva: no se toca.
+                if self._leases.get(task.id) == (task.attempts or None):
+                    self._in_flight.pop(task.id, None)
+                    self._leases.pop(task.id, None)
+                    self._started.pop(task.id, None)
+                    self._lost.discard(task.id)
 
     def _execute(self, task: Task) -> tuple[dict[str, Any], int]:
         """Llama a ``process_task`` con los reintentos de ``self.retry``; devuelve (resultado, intentos)."""
@@ -241,10 +247,12 @@ class BaseWorker:
             if error is None:
                 self._complete(task, result)
             else:
-                self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id)
-        except (InvalidTransitionError, UnknownTaskError) as exc:
+                self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id,
+                                       attempt=task.attempts or None)
+        except (InvalidTransitionError, UnknownTaskError) as exc:  # LeaseLostError: un intento caducado
             self.stats.record_lease_lost(task.id, duration)
-            self.logger.warning(f"⚠️ Resultado de la tarea {task.id} descartado: {describe_error(exc)}", extra=extra)
+            self.logger.warning(f"⚠️ Resultado de la tarea {task.id} (intento {task.attempts}) descartado: "
+                                f"{describe_error(exc)}", extra=extra)
             return
         if error is None:
             self.stats.record_success(task.id, duration, result or {}, attempts)
@@ -257,13 +265,15 @@ class BaseWorker:
 
     def _complete(self, task: Task, result: dict[str, Any] | None) -> None:
         """Marca ``task`` como completada en la cola (``QueueWorker`` pide aquí también la siguiente)."""
-        self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id)
+        self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id,
+                                  attempt=task.attempts or None)
 
     def _abort(self, task: Task, exc: BaseException) -> None:
         """Marca como fallida una tarea interrumpida (Ctrl-C) para que no quede en ``processing``."""
         message = f"La tarea {task.id} se interrumpió ({type(exc).__name__}) antes de terminar."
         try:
-            self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id)
+            self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id,
+                                   attempt=task.attempts or None)
         except Exception as mark_error:  # p. ej. Redis caído: con concesiones, la tarea se recuperará sola
             self.logger.warning(f"⚠️ No se pudo marcar como fallida la tarea {task.id}: {describe_error(mark_error)}")
         self.stats.record_failure(task.id, 0.0, message, self._in_flight.get(task.id, 1))
@@ -280,10 +290,10 @@ class BaseWorker:
         if self.queue.lease_timeout is None:
             return
         with self._lock:
-            task_ids = list(self._in_flight)
-        for task_id in task_ids:
+            leases = list(self._leases.items())
+        for task_id, attempt in leases:
             try:
-                self.queue.heartbeat(task_id, self.worker_id)
+                self.queue.heartbeat(task_id, self.worker_id, attempt=attempt)
             except (InvalidTransitionError, UnknownTaskError) as exc:
                 if task_id not in self._lost:  # avisar una vez por tarea, no en cada latido
                     self._lost.add(task_id)

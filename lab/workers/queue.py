@@ -14,8 +14,9 @@ import threading
 import time
 from typing import Any, Callable
 
-from lab.errors import InvalidTransitionError, LeaseLostError, QueueShutDown, UnknownTaskError
-from lab.workers.queue_api import QueueAPI, audit_tasks, build_stats, check_payload
+from lab.errors import QueueShutDown, UnknownTaskError
+from lab.workers.queue_api import (QueueAPI, audit_tasks, build_stats, check_attempt, check_payload, check_timeout,
+                                   ownership_error, ownership_problem)
 from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
 
 PENDING, PROCESSING = TaskState.PENDING, TaskState.PROCESSING
@@ -26,6 +27,7 @@ COMPLETED, FAILED = TaskState.COMPLETED, TaskState.FAILED
 _LEASE_POLL = 0.05
 
 _new = object.__new__
+_INF = float("inf")
 
 
 class _Record:
@@ -112,7 +114,9 @@ class TaskQueue(QueueAPI):
         ``timeout`` espera hasta ese número de segundos a que llegue una. Tras
         ``shutdown()`` entrega lo que quede pendiente y después ``None`` sin esperar.
         """
-        deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        deadline = None if not timeout else time.monotonic() + timeout   # inf: sin límite
         with self.not_empty:
             if self.lease_timeout is not None:
                 self._requeue_expired_locked()
@@ -124,7 +128,7 @@ class TaskQueue(QueueAPI):
                     return None
                 if self._processing and self.lease_timeout is not None:
                     remaining = min(remaining, _LEASE_POLL)
-                self.not_empty.wait(remaining)
+                self.not_empty.wait(None if remaining == _INF else remaining)
                 self._requeue_expired_locked()
             record = self._tasks[self._pending.popleft()]
             now = self.clock()
@@ -140,39 +144,44 @@ class TaskQueue(QueueAPI):
             self._events.append((now, record.id, PROCESSING, worker_id, record.attempts, None))
             return record.snapshot()
 
-    def heartbeat(self, task_id: str, worker_id: str) -> float | None:
+    def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None:
         """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
 
-        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker.
+        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker o, con
+        ``attempt`` (el *fencing token* de la entrega), si ese intento ya no es el vigente.
         """
+        attempt = check_attempt(attempt)
         with self._lock:
-            record = self._owned(task_id, worker_id, "renovar la concesión de")
+            record = self._owned(task_id, worker_id, "renovar la concesión de", attempt)
             if self.lease_timeout is not None:
                 record.lease_expires_at = self.clock() + self.lease_timeout
             return record.lease_expires_at
 
     def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
-                       worker_id: str | None = None) -> None:
+                       worker_id: str | None = None, attempt: int | None = None) -> None:
         """Marca como completada una tarea en proceso, guardando ``result``.
 
         Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si la
-        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene.
+        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene o si
+        ``attempt`` (el *fencing token* de la entrega) ya no es el intento vigente.
         """
-        self._finish(task_id, COMPLETED, worker_id, result=result)
+        self._finish(task_id, COMPLETED, worker_id, attempt, result=result)
 
     def mark_failed(self, task_id: str, error: str = "error desconocido",
-                    worker_id: str | None = None) -> None:
+                    worker_id: str | None = None, attempt: int | None = None) -> None:
         """Marca como fallida una tarea en proceso, guardando el texto de ``error``.
 
         Mismos errores que ``mark_completed``.
         """
-        self._finish(task_id, FAILED, worker_id, error=str(error))
+        self._finish(task_id, FAILED, worker_id, attempt, error=str(error))
 
-    def _finish(self, task_id: str, state: TaskState, worker_id: str | None, *,
+    def _finish(self, task_id: str, state: TaskState, worker_id: str | None, attempt: int | None, *,
                 result: dict[str, Any] | None = None, error: str | None = None) -> None:
         verb = "completar" if state is COMPLETED else "marcar como fallida"
+        if attempt is not None:
+            attempt = check_attempt(attempt)
         with self._lock:
-            record = self._owned(task_id, worker_id, verb)
+            record = self._owned(task_id, worker_id, verb, attempt)
             now = self.clock()
             record.state, record.finished_at, record.lease_expires_at = state, now, None
             record.result, record.error = result, error
@@ -185,19 +194,18 @@ class TaskQueue(QueueAPI):
             if not self._pending and not self._processing:
                 self.all_done.notify_all()
 
-    def _owned(self, task_id: str, worker_id: str | None, verb: str) -> _Record:
-        """El registro de una tarea en proceso (por ``worker_id`` si se indica); si no, un error claro."""
+    def _owned(self, task_id: str, worker_id: str | None, verb: str, attempt: int | None) -> _Record:
+        """El registro de una tarea en proceso (por ``worker_id`` y en el intento ``attempt``, si se
+        indican); si no, un error claro (``ownership_problem``, la misma regla que en Redis)."""
         record = self._tasks.get(task_id)
         if record is None:
             raise UnknownTaskError(f"No se puede {verb} la tarea {task_id}: no existe en la cola.")
-        if record.state is not PROCESSING:
-            raise InvalidTransitionError(
-                f"No se puede {verb} la tarea {task_id}: está en estado '{record.state.value}' "
-                f"y solo se puede desde 'processing'.")
-        if worker_id is not None and record.worker_id != worker_id:
-            raise LeaseLostError(
-                f"No se puede {verb} la tarea {task_id}: {worker_id} perdió su concesión y ahora "
-                f"la tiene {record.worker_id}.")
+        if (record.state is not PROCESSING or attempt is not None
+                or (worker_id is not None and record.worker_id != worker_id)):
+            kind = ownership_problem(record.state.value, record.worker_id, record.attempts, worker_id, attempt)
+            if kind is not None:
+                raise ownership_error(kind, verb, task_id, state=record.state.value, owner=record.worker_id,
+                                      attempts=record.attempts, worker_id=worker_id, attempt=attempt)
         return record
 
     # --- concesiones ------------------------------------------------------------------
@@ -245,7 +253,8 @@ class TaskQueue(QueueAPI):
 
     def join(self, timeout: float | None = None) -> bool:
         """Espera a que no quede nada pendiente ni en proceso; ``False`` si vence ``timeout``."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        timeout = check_timeout(timeout)
+        deadline = None if timeout is None or timeout == _INF else time.monotonic() + timeout
         with self.all_done:
             self._requeue_expired_locked()
             while self._pending or self._processing:

@@ -9,16 +9,26 @@ auditoría, para que ambas colas respondan exactamente igual.
 from __future__ import annotations
 
 import abc
+import math
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-from lab.checks import check_int, is_real
-from lab.errors import InvalidTaskError
+from lab.checks import check_int, is_integer, is_real
+from lab.errors import InvalidTaskError, InvalidTransitionError, LeaseLostError
 from lab.workers.task import STATES, TRANSITIONS, Task, TaskEvent, TaskState
 
 
 class QueueAPI(abc.ABC):
-    """Lo que todo worker puede pedir a una cola de tareas."""
+    """Lo que todo worker puede pedir a una cola de tareas.
+
+    *Fencing tokens* (Kleppmann): cada entrega de una tarea lleva su número de intento
+    (``task.attempts``: 1, 2, 3...), que solo crece. ``heartbeat``, ``mark_completed``,
+    ``mark_failed`` y ``complete_and_get_next`` aceptan ``attempt=``: si se indica, tiene que
+    ser el de la entrega vigente; un intento viejo (su concesión caducó y la tarea se volvió
+    a entregar, aunque sea al mismo worker) recibe ``LeaseLostError`` y su resultado no se
+    guarda. Los workers lo envían siempre; sin ``attempt`` (los ejemplos de la guía) se
+    comprueba solo el estado y, si se indica, el ``worker_id``.
+    """
 
     lease_timeout: float | None
     max_attempts: int
@@ -36,15 +46,15 @@ class QueueAPI(abc.ABC):
     def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None: ...
 
     @abc.abstractmethod
-    def heartbeat(self, task_id: str, worker_id: str) -> float | None: ...
+    def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None: ...
 
     @abc.abstractmethod
     def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
-                       worker_id: str | None = None) -> None: ...
+                       worker_id: str | None = None, attempt: int | None = None) -> None: ...
 
     @abc.abstractmethod
     def mark_failed(self, task_id: str, error: str = "error desconocido",
-                    worker_id: str | None = None) -> None: ...
+                    worker_id: str | None = None, attempt: int | None = None) -> None: ...
 
     @abc.abstractmethod
     def requeue_expired(self) -> list[str]: ...
@@ -83,15 +93,15 @@ class QueueAPI(abc.ABC):
         return True
 
     def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
-                              timeout: float | None = None) -> Task | None:
+                              timeout: float | None = None, attempt: int | None = None) -> Task | None:
         """Marca ``task_id`` como completada por ``worker_id`` y le entrega la siguiente tarea.
 
-        Equivale a ``mark_completed(task_id, result, worker_id)`` seguido de
+        Equivale a ``mark_completed(task_id, result, worker_id, attempt)`` seguido de
         ``get_task(worker_id, timeout)``; una cola puede hacerlo en una sola operación (la de
         Redis, en una ida y vuelta). Lanza lo mismo que ``mark_completed`` y, entonces, no
         entrega ninguna tarea.
         """
-        self.mark_completed(task_id, result=result, worker_id=worker_id)
+        self.mark_completed(task_id, result=result, worker_id=worker_id, attempt=attempt)
         return self.get_task(worker_id, timeout=timeout)
 
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
@@ -102,6 +112,67 @@ class QueueAPI(abc.ABC):
         stats = self.get_stats()
         counts = ", ".join(f"{state}={stats[state]}" for state in STATES)
         return f"<{type(self).__name__} total={stats['total']} {counts}>"
+
+
+def check_attempt(attempt: Any) -> int | None:
+    """``attempt`` (el *fencing token* de una entrega) validado: ``None`` o un entero >= 1."""
+    if attempt is None:
+        return None
+    if not is_integer(attempt) or attempt < 1:
+        raise ValueError(f"attempt debe ser None o el número de intento de la entrega (entero >= 1) "
+                         f"y recibió {attempt!r:.40}.")
+    return int(attempt)
+
+
+def ownership_problem(state: str, owner: str | None, attempts: int, worker_id: str | None,
+                      attempt: int | None) -> str | None:
+    """Por qué no se puede terminar/renovar una tarea: ``'stale'``, ``'state'``, ``'lease'`` o ``None``.
+
+    La misma regla que aplican los scripts Lua de la cola en Redis (``redis/scripts.py``):
+    primero el *fencing token* (``attempt`` distinto del intento vigente, o la tarea volvió a
+    ``pending``), después el estado y por último el worker.
+    """
+    if attempt is not None and (attempt != attempts or state == "pending"):
+        return "stale"
+    if state != "processing":
+        return "state"
+    if worker_id is not None and owner != worker_id:
+        return "lease"
+    return None
+
+
+def ownership_error(kind: str, verb: str, task_id: str, *, state: str, owner: str | None, attempts: int,
+                    worker_id: str | None, attempt: int | None) -> InvalidTransitionError:
+    """El error (con su frase en español) de ``ownership_problem``; el mismo texto en las dos colas."""
+    head = f"No se puede {verb} la tarea {task_id}"
+    if kind == "state":
+        return InvalidTransitionError(f"{head}: está en estado '{state}' y solo se puede desde 'processing'.")
+    if kind == "lease":
+        return LeaseLostError(f"{head}: {worker_id} perdió su concesión y ahora la tiene {owner}.")
+    who = f" de {worker_id}" if worker_id else ""
+    if state == "pending" and attempt == attempts:
+        return LeaseLostError(f"{head}: la concesión del intento {attempt}{who} caducó y la tarea volvió a "
+                              f"'pending' (resultado descartado).")
+    if state == "processing":
+        now = f"ahora está en curso el intento {attempts}, de {owner}"
+    else:
+        now = f"la tarea ya terminó en '{state}' con el intento {attempts}"
+    return LeaseLostError(f"{head}: el intento {attempt}{who} ya no es el vigente (su concesión caducó) y "
+                          f"{now} (resultado descartado).")
+
+
+def check_timeout(timeout: Any, name: str = "timeout") -> float | None:
+    """``timeout`` validado: ``None`` o segundos >= 0 (``float('inf')`` = sin límite).
+
+    Lanza ``ValueError`` con NaN, negativos o algo que no es un número: un NaN haría girar la
+    espera al 100 % de CPU y un ``inf`` sin tratar desborda ``Condition.wait``.
+    """
+    if timeout is None:
+        return None
+    if not is_real(timeout) or math.isnan(timeout) or timeout < 0:
+        raise ValueError(f"{name} debe ser None o un número de segundos >= 0 (inf = sin límite) "
+                         f"y recibió {timeout!r:.40}.")
+    return float(timeout)
 
 
 def check_payload(payload: Any) -> dict[str, Any]:

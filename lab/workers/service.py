@@ -44,7 +44,8 @@ class QueueWorker(SimpleWorker):
         if self.stopping:
             super()._complete(task, result)
         else:
-            self._next = self.queue.complete_and_get_next(task.id, self.worker_id, result=result)
+            self._next = self.queue.complete_and_get_next(task.id, self.worker_id, result=result,
+                                                          attempt=task.attempts or None)
 
     def _claim(self, timeout: float | None = None) -> Task | None:
         if self._next is None:

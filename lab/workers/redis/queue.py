@@ -30,9 +30,8 @@ import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from lab.errors import (InvalidTransitionError, LeaseLostError, QueueConnectionError, QueueError,
-                        QueueShutDown, UnknownTaskError)
-from lab.workers.queue_api import QueueAPI, check_payload
+from lab.errors import QueueConnectionError, QueueError, QueueShutDown, UnknownTaskError
+from lab.workers.queue_api import QueueAPI, check_attempt, check_payload, check_timeout, ownership_error
 from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
 from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
@@ -218,7 +217,8 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         sondear en vacío: ``BLPOP`` sobre las fichas de aviso). Tras ``shutdown()`` entrega
         lo pendiente y después ``None`` sin esperar.
         """
-        deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+        timeout = check_timeout(timeout)
+        deadline = None if not timeout else time.monotonic() + timeout   # inf: sin límite
         lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
         while True:
             token = f"{self._token_prefix}{next(self._tokens)}"
@@ -238,39 +238,44 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
                 wait = min(wait, _FAKE_CLOCK_POLL if self._fake_clock else max(until, 0.01))
             self._retrying(lambda _retry: self._client.blpop([self._key("notify")], timeout=max(wait, 0.01)))
 
-    def heartbeat(self, task_id: str, worker_id: str) -> float | None:
+    def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None:
         """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
 
-        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker.
+        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker o, con
+        ``attempt`` (el *fencing token* de la entrega), si ese intento ya no es el vigente.
         """
+        attempt = check_attempt(attempt)
         lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
-        reply = self._run("heartbeat", task_id, worker_id, lease)
-        self._raise_for(reply, task_id, worker_id, "renovar la concesión de")
+        reply = self._run("heartbeat", task_id, worker_id, lease, _token(attempt))
+        self._raise_for(reply, task_id, worker_id, "renovar la concesión de", attempt)
         return float(reply[1]) if reply[1] != "" else None
 
     def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
-                       worker_id: str | None = None) -> None:
+                       worker_id: str | None = None, attempt: int | None = None) -> None:
         """Marca como completada una tarea en proceso, guardando ``result`` (JSON).
 
         Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si la
-        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene.
+        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene o si
+        ``attempt`` (el *fencing token* de la entrega) ya no es el intento vigente.
         """
         data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
-        self._finish(task_id, "completed", worker_id, data, "completar")
+        self._finish(task_id, "completed", worker_id, data, "completar", attempt)
 
     def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
-                              timeout: float | None = None) -> Task | None:
+                              timeout: float | None = None, attempt: int | None = None) -> Task | None:
         """``mark_completed`` + ``get_task`` para el mismo worker en una sola ida y vuelta a Redis.
 
         Si la tarea no se puede completar lanza lo mismo que ``mark_completed`` y no entrega
         nada. Si no hay ninguna pendiente y hay ``timeout``, espera como ``get_task``.
         """
+        attempt = check_attempt(attempt)
+        timeout = check_timeout(timeout)
         data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
         lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
         token = f"{self._token_prefix}{next(self._tokens)}"
         reply = self._run("finish_next", task_id, worker_id, data, lambda retry: "1" if retry else "0",
-                          lease, self.max_attempts, token)
-        self._raise_for(reply[0], task_id, worker_id, "completar")
+                          lease, self.max_attempts, token, _token(attempt))
+        self._raise_for(reply[0], task_id, worker_id, "completar", attempt)
         claimed = reply[1]
         if claimed[0] == 1:
             return _task_from_hash(json.loads(claimed[1]))
@@ -279,31 +284,36 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         return self.get_task(worker_id, timeout=timeout)
 
     def mark_failed(self, task_id: str, error: str = "error desconocido",
-                    worker_id: str | None = None) -> None:
+                    worker_id: str | None = None, attempt: int | None = None) -> None:
         """Marca como fallida una tarea en proceso, guardando el texto de ``error``.
 
         Mismos errores que ``mark_completed``.
         """
-        self._finish(task_id, "failed", worker_id, str(error), "marcar como fallida")
+        self._finish(task_id, "failed", worker_id, str(error), "marcar como fallida", attempt)
 
-    def _finish(self, task_id: str, state: str, worker_id: str | None, data: str, verb: str) -> None:
-        reply = self._run("finish", task_id, state, worker_id or "", data, lambda retry: "1" if retry else "0")
-        self._raise_for(reply, task_id, worker_id, verb)
+    def _finish(self, task_id: str, state: str, worker_id: str | None, data: str, verb: str,
+                attempt: int | None) -> None:
+        attempt = check_attempt(attempt)
+        reply = self._run("finish", task_id, state, worker_id or "", data, lambda retry: "1" if retry else "0",
+                          _token(attempt))
+        self._raise_for(reply, task_id, worker_id, verb, attempt)
 
     @staticmethod
-    def _raise_for(reply: list, task_id: str, worker_id: str | None, verb: str) -> None:
-        """Convierte la respuesta de error de un script en la excepción de ``TaskQueue``."""
+    def _raise_for(reply: list, task_id: str, worker_id: str | None, verb: str, attempt: int | None) -> None:
+        """Convierte la respuesta de error de un script en la excepción de ``TaskQueue`` (mismo texto)."""
         kind = reply[0]
+        if kind == "ok":
+            return
         if kind == "unknown":
             raise UnknownTaskError(f"No se puede {verb} la tarea {task_id}: no existe en la cola.")
-        if kind == "state":
-            raise InvalidTransitionError(
-                f"No se puede {verb} la tarea {task_id}: está en estado '{reply[1]}' "
-                f"y solo se puede desde 'processing'.")
-        if kind == "lease":
-            raise LeaseLostError(
-                f"No se puede {verb} la tarea {task_id}: {worker_id} perdió su concesión y ahora "
-                f"la tiene {reply[1] or None}.")
+        if kind == "stale":
+            state, owner, attempts = reply[1], reply[2] or None, int(reply[3])
+        elif kind == "state":
+            state, owner, attempts = reply[1], None, 0
+        else:
+            state, owner, attempts = "processing", reply[1] or None, 0
+        raise ownership_error(kind, verb, task_id, state=state, owner=owner, attempts=attempts,
+                              worker_id=worker_id, attempt=attempt)
 
     # --- concesiones, esperar y cerrar ------------------------------------------------------
 
@@ -320,7 +330,8 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
 
         Sondea con espera creciente (de 5 ms a 100 ms) y recupera concesiones caducadas.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        timeout = check_timeout(timeout)
+        deadline = None if timeout is None or timeout == float("inf") else time.monotonic() + timeout
         delay = 0.005
         while True:
             if self._run("requeue", self.max_attempts)[1] == 0:
@@ -343,6 +354,11 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     def is_shutdown(self) -> bool:
         """``True`` tras ``shutdown()`` (de este o de cualquier otro cliente de la cola)."""
         return bool(self._retrying(lambda _r: self._client.exists(self._key("shutdown"))))
+
+
+def _token(attempt: int | None) -> str:
+    """El *fencing token* tal como viaja al script ('' = no se comprueba)."""
+    return "" if attempt is None else str(attempt)
 
 
 def _reopen(url: str, options: dict[str, Any]) -> RedisTaskQueue:

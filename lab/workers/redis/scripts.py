@@ -35,6 +35,16 @@ local function jstr(s)
   return cjson.encode(s)
 end
 local function tkey(id) return P .. 'task:' .. id end
+-- ``ownership_problem`` de queue_api.py (misma regla en las dos colas): nil si se puede terminar o
+-- renovar; si no, la respuesta de error. ``f`` = HMGET estado, worker, started_at, intentos; ``token``
+-- = intento de la entrega (*fencing token*, nil = no se comprueba); ``worker`` '' = cualquiera.
+local function owned_problem(f, worker, token)
+  local attempts = tonumber(f[4]) or 0
+  if token and (token ~= attempts or f[1] == 'pending') then return {'stale', f[1], f[2] or '', attempts} end
+  if f[1] ~= 'processing' then return {'state', f[1]} end
+  if worker ~= '' and f[2] ~= worker then return {'lease', f[2] or ''} end
+  return nil
+end
 local function event(t, id, state, worker, attempt, reason)
   redis.call('RPUSH', P .. 'events', '[' .. num(t) .. ',' .. jstr(id) .. ',"' .. state .. '",' ..
              jstr(worker) .. ',' .. string.format('%d', attempt) .. ',' .. jstr(reason) .. ']')
@@ -150,20 +160,22 @@ CLAIM = PRELUDE + CLAIM_FN + r"""
 return claim(now_from(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7] == '1')
 """
 
-# Comprobación común de heartbeat y finish: {'unknown'}, {'state', estado} o {'lease', dueño}.
+# Comprobación común de heartbeat y finish: {'unknown'}, {'stale', estado, dueño, intento vigente},
+# {'state', estado} o {'lease', dueño}.
 _OWNED = r"""
 local k = tkey(id)
 local f = redis.call('HMGET', k, 'state', 'worker_id', 'started_at', 'attempts', 'lease_expires_at')
 if not f[1] then return {'unknown'} end
 """
 
-# ARGV: P, ahora, id, worker, lease ('' = sin concesiones)  →  {'ok', vencimiento o ''} o error
+# ARGV: P, ahora, id, worker, lease ('' = sin concesiones), intento ('' = no se comprueba)
+#   →  {'ok', vencimiento o ''} o error
 HEARTBEAT = PRELUDE + r"""
 local t = now_from(ARGV[2])
 local id, worker, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
 """ + _OWNED + r"""
-if f[1] ~= 'processing' then return {'state', f[1]} end
-if f[2] ~= worker then return {'lease', f[2] or ''} end
+local problem = owned_problem(f, worker, tonumber(ARGV[6] or ''))
+if problem then return problem end
 seen(worker, t, id)
 if not lease then return {'ok', ''} end
 redis.call('HSET', k, 'lease_expires_at', t + lease)
@@ -171,17 +183,16 @@ redis.call('ZADD', P .. 'leases', t + lease, id)
 return {'ok', num(t + lease)}
 """
 
-# Terminar ``id`` (estado final ``target``, ``worker`` '' = cualquiera, ``data`` = resultado JSON o error)
-#   →  {'ok'} o el error de ``_OWNED``.
+# Terminar ``id`` (estado final ``target``, ``worker`` '' = cualquiera, ``data`` = resultado JSON o error,
+# ``token`` = intento de la entrega o nil)  →  {'ok'} o el error de ``_OWNED``.
 FINISH_FN = r"""
-local function finish(t, id, target, worker, data, retry)
+local function finish(t, id, target, worker, data, retry, token)
 """ + _OWNED + r"""
-  if f[1] ~= 'processing' then
-    -- Reintento tras perder la conexión: si el primer envío ya se aplicó, no es un error.
-    if retry and f[1] == target and (worker == '' or f[2] == worker) then return {'ok'} end
-    return {'state', f[1]}
-  end
-  if worker ~= '' and f[2] ~= worker then return {'lease', f[2] or ''} end
+  -- Reintento tras perder la conexión: si el primer envío ya se aplicó, no es un error.
+  if f[1] ~= 'processing' and retry and f[1] == target and (worker == '' or f[2] == worker)
+     and (not token or token == tonumber(f[4])) then return {'ok'} end
+  local problem = owned_problem(f, worker, token)
+  if problem then return problem end
   redis.call('LREM', P .. 'processing', 1, id)
   redis.call('RPUSH', P .. 'finished', id)
   if f[5] then
@@ -208,18 +219,20 @@ local function finish(t, id, target, worker, data, retry)
 end
 """
 
-# ARGV: P, ahora, id, estado final, worker ('' = cualquiera), dato (resultado JSON o error), reintento (0/1)
+# ARGV: P, ahora, id, estado final, worker ('' = cualquiera), dato (resultado JSON o error), reintento (0/1),
+# intento ('' = no se comprueba)
 FINISH = PRELUDE + FINISH_FN + r"""
-return finish(now_from(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1')
+return finish(now_from(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1', tonumber(ARGV[8] or ''))
 """
 
 # Completar y entregar la siguiente en una sola ida y vuelta (``complete_and_get_next``).
-# ARGV: P, ahora, id, worker, resultado JSON, reintento (0/1), lease, max_attempts, ficha
+# ARGV: P, ahora, id, worker, resultado JSON, reintento (0/1), lease, max_attempts, ficha,
+# intento de la tarea que se completa ('' = no se comprueba)
 #   →  {respuesta de finish}  si no se pudo completar (no se entrega nada)
 #   o  {{'ok'}, respuesta de claim}
 FINISH_NEXT = PRELUDE + FINISH_FN + CLAIM_FN + r"""
 local t, retry = now_from(ARGV[2]), ARGV[6] == '1'
-local done = finish(t, ARGV[3], 'completed', ARGV[4], ARGV[5], retry)
+local done = finish(t, ARGV[3], 'completed', ARGV[4], ARGV[5], retry, tonumber(ARGV[10] or ''))
 if done[1] ~= 'ok' then return {done} end
 return {done, claim(t, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], retry)}
 """

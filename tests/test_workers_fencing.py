@@ -1,0 +1,58 @@
+"""Fencing tokens en los workers: el resultado de un intento caducado se descarta (y se dice).
+
+El caso típico es un worker reiniciado con el mismo ``--id``: el intento viejo y el nuevo
+llevan el mismo ``worker_id`` y solo el número de intento los distingue. Contra las dos colas.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from lab.workers import SimpleWorker, TaskState
+from lab.workers.service import QueueWorker
+from tests._workers_helpers import GOOD_RESULT, FakeClock, RecordingHandler
+
+
+@pytest.mark.parametrize("worker_class", [SimpleWorker, QueueWorker])
+def test_a_stale_attempt_of_a_worker_with_the_same_id_is_discarded(make_queue, worker_class):
+    clock = FakeClock()
+    queue = make_queue(lease_timeout=10, clock=clock)
+    task_id = queue.add_task({"image_path": "a.jpg", "output_path": "b.jpg"})
+    retaken = []
+
+    class Stalled(worker_class):
+        def process_task(self, task):
+            clock.advance(11)                            # se pasa de su concesión...
+            retaken.append(queue.get_task("A"))          # ...y "A" reiniciado la recoge otra vez
+            return dict(GOOD_RESULT)
+
+    handler = RecordingHandler()
+    worker = Stalled("A", None, queue, heartbeat_interval=1000, logger=logging.getLogger("test.fencing"))
+    worker.logger.addHandler(handler)
+    worker.start()
+    assert retaken[0].id == task_id and retaken[0].attempts == 2
+    stats = worker.get_stats()
+    assert (stats["tasks_completed"], stats["lease_lost"]) == (0, 1)
+    info = queue.task_info(task_id)
+    assert info.state is TaskState.PROCESSING and info.result is None and info.attempts == 2
+    warning = next(r.getMessage() for r in handler.records if r.levelno == logging.WARNING)
+    assert "descartado" in warning and "intento 1" in warning and task_id in warning
+    queue.mark_completed(task_id, result={"ok": True}, worker_id="A", attempt=2)
+    assert queue.task_info(task_id).result == {"ok": True} and queue.audit() == []
+
+
+def test_the_heartbeat_of_a_stale_attempt_does_not_renew_the_new_one(make_queue):
+    clock = FakeClock()
+    queue = make_queue(lease_timeout=10, clock=clock)
+    task_id = queue.add_task({"image_path": "a.jpg", "output_path": "b.jpg"})
+    first = queue.get_task("A")
+    worker = SimpleWorker("A", None, queue, heartbeat_interval=1000)
+    worker._leases[task_id] = first.attempts         # el worker cree que sigue con el intento 1
+    clock.advance(11)
+    second = queue.get_task("A")
+    before = queue.task_info(task_id).lease_expires_at
+    clock.advance(1)
+    worker.heartbeat()
+    assert queue.task_info(task_id).lease_expires_at == before and second.attempts == 2
