@@ -9,14 +9,19 @@ codificación directa a un fichero. No lo suelta en ``Image.blend`` (que usa
 codificación pasa por Python y cada trozo se hace con el GIL cogido).
 
 ``measure_gil`` mide una operación con 1 hilo frente a N hilos haciendo el mismo trabajo
-total; ``plot_gil`` dibuja la tabla. Son medidas reales: en una máquina cargada varían.
+total; ``plot_gil`` dibuja la tabla. ``compare_threads_processes`` responde a la pregunta de la
+guía «¿por qué no usar multiprocessing?»: el mismo lote de imágenes con N workers en hilos
+(``WorkerPool``) y en procesos (``ProcessWorkerPool``), con un pipeline que no suelta el GIL y
+otro que sí; ``plot_pools`` lo dibuja. Son medidas reales: en una máquina cargada varían.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from matplotlib.figure import Figure
@@ -26,7 +31,8 @@ from lab.checks import check_int
 from lab.images import pattern_image, sample_images
 from lab.plot_style import FONT, GREY, OKABE_ITO, legend_below, new_axes, style_axes
 
-__all__ = ["OPERATIONS", "gil_image", "measure_gil", "gil_table", "plot_gil"]
+__all__ = ["OPERATIONS", "gil_image", "measure_gil", "gil_table", "plot_gil", "POOL_PIPELINES",
+           "compare_threads_processes", "plot_pools"]
 
 
 def _decode(image: Image.Image) -> Callable[[], Any]:
@@ -149,4 +155,112 @@ def plot_gil(rows: list[dict[str, Any]], cores: int | None = None) -> Figure:
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
     legend_below(ax, 2, handles=list(unique.values()), labels=list(unique.keys()))
+    return fig
+
+
+# --- ¿Hilos o procesos? ------------------------------------------------------------------
+
+def _contrast_pipeline() -> Any:
+    from lab.filters import ContrastFilter, FilterPipeline
+    return FilterPipeline([ContrastFilter(factor=1.3)] * 4)
+
+
+def _blur_pipeline() -> Any:
+    from lab.filters import BlurFilter, FilterPipeline
+    return FilterPipeline([BlurFilter(radius=3)])
+
+
+#: nombre → (¿suelta el GIL?, fábrica del pipeline). El contraste usa ``ImageEnhance`` (``Image.blend``).
+POOL_PIPELINES: dict[str, tuple[bool, Callable[[], Any]]] = {
+    "contraste ×4 (ImageEnhance)": (False, _contrast_pipeline),
+    "blur(3) (GaussianBlur)": (True, _blur_pipeline),
+}
+
+
+def _pool_wall(kind: str, size: int, pipeline: Any, inputs: list[Path], out_dir: Path) -> tuple[float, float]:
+    """(segundos de trabajo, segundos de arranque de los procesos) de un pool sobre ``inputs``."""
+    from lab.experiments import _logger
+    from lab.workers import ProcessWorkerPool, TaskQueue, WorkerPool
+
+    queue = TaskQueue()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in inputs:
+        queue.add_task({"image_path": str(path), "output_path": str(out_dir / path.name)})
+    startup = 0.0
+    if kind == "process":
+        pool = ProcessWorkerPool(size, pipeline, queue, **_logger(True))
+        start = time.perf_counter()
+        pool.prestart()  # arrancar los procesos fuera del cronómetro (se informa aparte)
+        startup = time.perf_counter() - start
+    else:
+        pool = WorkerPool(size, pipeline, queue, **_logger(True))
+    try:
+        stats = pool.run()
+    finally:
+        pool.stop()
+    if stats["tasks_completed"] != len(inputs):
+        raise RuntimeError(f"Solo se completaron {stats['tasks_completed']} de {len(inputs)} tareas con {kind}.")
+    return stats["wall_time"], startup
+
+
+def compare_threads_processes(n_images: int = 8, size: tuple[int, int] = (960, 540), workers: int | None = None,
+                              rounds: int = 2, *, workload_dir: str | os.PathLike | None = None,
+                              output_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """El mismo lote con 1 worker, con ``workers`` hilos y con ``workers`` procesos, por cada pipeline.
+
+    ``workers`` es por defecto ``min(núcleos, 4)`` (al menos 2). De cada caso se toma la mejor
+    de ``rounds`` rondas. Devuelve ``{"workers", "cores", "n_images", "size", "startup", "rows"}``
+    con una fila por pipeline de ``POOL_PIPELINES``: ``{"pipeline", "releases_gil", "one",
+    "threads", "processes", "speedup_threads", "speedup_processes"}`` (segundos y speedups
+    frente a 1 worker); ``startup`` es lo que tardan en arrancar los procesos (fuera del
+    cronómetro). Lanza ``ValueError`` si algún argumento no vale.
+    """
+    import lab
+    from lab.experiments import prepare_workload
+
+    cores = os.cpu_count() or 1
+    workers = check_int(workers if workers is not None else max(2, min(cores, 4)), "workers")
+    check_int(rounds, "rounds")
+    inputs = prepare_workload(n_images, size, workload_dir)
+    out_root = Path(output_dir) if output_dir is not None else lab.OUTPUT_DIR / "experimentos" / "hilos-procesos"
+    rows, startups = [], []
+    for name, (releases, factory) in POOL_PIPELINES.items():
+        pipeline = factory()
+        best: dict[str, float] = {}
+        for _ in range(rounds):
+            for label, kind, size_ in (("one", "thread", 1), ("threads", "thread", workers),
+                                       ("processes", "process", workers)):
+                wall, startup = _pool_wall(kind, size_, pipeline, inputs, out_root / label)
+                best[label] = min(wall, best.get(label, wall))
+                if kind == "process":
+                    startups.append(startup)
+        rows.append({"pipeline": name, "releases_gil": releases, **best,
+                     "speedup_threads": best["one"] / best["threads"],
+                     "speedup_processes": best["one"] / best["processes"]})
+    return {"workers": workers, "cores": cores, "n_images": n_images, "size": list(size),
+            "startup": min(startups), "rows": rows}
+
+
+def plot_pools(data: dict[str, Any]) -> Figure:
+    """Barras del speedup frente a 1 worker: hilos y procesos, por pipeline, con el ideal en azul."""
+    rows, workers, cores = data["rows"], data["workers"], data["cores"]
+    fig, ax = new_axes(None, (11, 2.8 + 1.5 * len(rows)))
+    best = min(workers, cores)
+    height = 0.36
+    for i, row in enumerate(rows):
+        for offset, key, label, color in ((-height / 2, "speedup_threads", f"{workers} hilos", OKABE_ITO["orange"]),
+                                          (height / 2, "speedup_processes", f"{workers} procesos",
+                                           OKABE_ITO["blue"])):
+            ax.barh(i + offset, row[key], height=height * 0.95, color=color, label=label if i == 0 else None)
+            ax.text(row[key] + 0.03, i + offset, f"{row[key]:.2f}×", va="center", fontsize=FONT["bar"])
+    ax.axvline(1, color=GREY, linestyle="--", linewidth=2)
+    ax.axvline(best, color=OKABE_ITO["blue"], linestyle=":", linewidth=2.5)
+    ax.set_yticks(range(len(rows)), [f"{row['pipeline']}\n{'suelta' if row['releases_gil'] else 'no suelta'} el GIL"
+                                     for row in rows])
+    ax.invert_yaxis()
+    top = max([best] + [row[k] for row in rows for k in ("speedup_threads", "speedup_processes")])
+    ax.set_xlim(0, top * 1.25)
+    style_axes(ax, "¿Hilos o procesos?", f"Speedup frente a 1 worker (azul punteado: ideal {best}×)")
+    ax.grid(axis="y", visible=False)
+    legend_below(ax, 2)
     return fig

@@ -45,3 +45,20 @@ def test_gil_table_and_plot():
     assert isinstance(fig, Figure)
     assert len(fig.axes[0].patches) == 2
     assert isinstance(gil.plot_gil([]), Figure)
+
+
+def test_threads_versus_processes_measures_both_pipelines(tmp_path):
+    from lab.gil import POOL_PIPELINES, compare_threads_processes, plot_pools
+
+    data = compare_threads_processes(n_images=2, size=(64, 48), workers=2, rounds=1,
+                                     workload_dir=tmp_path / "in", output_dir=tmp_path / "out")
+    assert data["workers"] == 2 and data["startup"] >= 0
+    assert [row["pipeline"] for row in data["rows"]] == list(POOL_PIPELINES)
+    assert [row["releases_gil"] for row in data["rows"]] == [False, True]
+    for row in data["rows"]:
+        assert row["one"] > 0 and row["threads"] > 0 and row["processes"] > 0
+        assert row["speedup_processes"] == pytest.approx(row["one"] / row["processes"])
+    fig = plot_pools(data)
+    fig.canvas.draw()
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert "¿Hilos o procesos?" in texts and any("no suelta el GIL" in t for t in texts)

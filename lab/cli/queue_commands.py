@@ -101,6 +101,8 @@ def _open(args: argparse.Namespace, **options: Any):
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """``worker``: procesa tareas de la cola hasta SIGINT/SIGTERM (o hasta vaciarla con ``--burst``)."""
+    if not 0 < args.poll < float("inf"):   # 0 (o NaN) haría girar el worker en vacío al 100 % de CPU
+        raise ValueError(f"--poll debe ser un número de segundos > 0 (p. ej. 0.5) y recibió {args.poll:g}.")
     configure_logging(json=args.json_logs, level=args.log_level)
     queue = _open(args, lease_timeout=args.lease or None, max_attempts=args.max_attempts,
                   reconnect_timeout=args.reconnect_timeout)
