@@ -108,8 +108,8 @@ def _run_job(job: Job, limits: Limits, source_dir: Path) -> NotebookReport:
 class Progress:
     """Una barra de progreso en la salida de errores (una línea por cuaderno si no es una terminal)."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total: int, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
         self.start = time.perf_counter()
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
@@ -118,14 +118,15 @@ class Progress:
         self.done += 1
         elapsed = time.perf_counter() - self.start
         who = f"{report.student}: " if report.student else ""
+        where = Path(report.path).name
         if self.tty:
             filled = int(30 * self.done / max(1, self.total))
             bar = "█" * filled + "░" * (30 - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} · {elapsed:.0f} s · {who}{Path(report.path).name[:30]:<30}")
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} · {elapsed:.0f} s · {who}{where[:30]:<30}")
             if self.done == self.total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{self.done}/{self.total}] {elapsed:.0f} s · {who}{report.path}: "
+            self.stream.write(f"[{self.done}/{self.total}] {elapsed:.0f} s · {who}{where}: "
                               f"{report.points:g}/{report.max_points:g} puntos\n")
         self.stream.flush()
 

@@ -252,10 +252,14 @@ def run_cells(rebuilt: Rebuilt, cwd: Path, limits: Limits) -> list[CellResult]:
 def _start(stack: ExitStack, nb: nbformat.NotebookNode, cwd: Path, limits: Limits, replay: list[CellResult],
            sources: dict[int, str], allowed: set[int]) -> "_Kernel | str":
     """Arranca un núcleo, activa las protecciones y repite ``replay``; devuelve el núcleo o el motivo del fallo."""
-    try:
-        kernel = stack.enter_context(_Kernel(nb, cwd, limits.cell_timeout))
-    except Exception as exc:  # noqa: BLE001
-        return f"No se ejecutó: no arrancó el núcleo de Python ({first_line(str(exc))})."
+    for attempt in range(3):  # con varios núcleos a la vez, dos pueden elegir el mismo puerto libre: se reintenta
+        try:
+            kernel = stack.enter_context(_Kernel(nb, cwd, limits.cell_timeout))
+            break
+        except Exception as exc:  # noqa: BLE001
+            if attempt == 2:
+                return f"No se ejecutó: no arrancó el núcleo de Python ({first_line(str(exc))})."
+            time.sleep(0.5 + attempt)
     ok, why = kernel.guard(f"init({float(limits.memory_mb)!r})")
     if not ok:
         return f"No se ejecutó: no se pudieron activar las protecciones del corrector ({why})."
