@@ -53,7 +53,7 @@ from lab.filters import FilterPipeline, as_pipeline
 from lab.filters.basic import has_alpha, to_working_mode
 
 __all__ = ["FilterPipeline", "ImageResult", "load_image", "output_format",
-           "process_image", "save_image_atomic"]
+           "process_image", "save_image_atomic", "shown_path"]
 
 # Extensión -> (formato de Pillow, modos que ese formato guarda tal cual).
 FORMATS: dict[str, tuple[str, frozenset[str]]] = {
@@ -95,7 +95,7 @@ if hasattr(errno, "EDQUOT"):
     _CAUSES[errno.EDQUOT] = "se ha agotado la cuota de disco"
 
 
-def _shown(path: str) -> str:
+def shown_path(path: str) -> str:
     """``path`` lista para un mensaje: los bytes que no son UTF-8 se muestran como ``\\xff``.
 
     En Linux un nombre como ``foto<0xff>.jpg`` llega a Python como ``'foto\\udcff.jpg'``; ese texto
@@ -132,7 +132,7 @@ def _check_path(path: str, role: str, error: type[ImageTaskError]) -> None:
     """Rechaza con ``error`` una ruta que ningún sistema de ficheros admite (con ``\\0``)."""
     if "\0" in path:
         raise error(
-            f"La ruta {role} {_shown(path)!r} contiene un carácter nulo (\\0), que ningún "
+            f"La ruta {role} {shown_path(path)!r} contiene un carácter nulo (\\0), que ningún "
             "sistema de ficheros admite en un nombre; revisa de dónde sale esa ruta.", path)
 
 
@@ -184,7 +184,7 @@ def output_format(path: str | os.PathLike) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise OutputWriteError(
-            f"No sé en qué formato guardar '{_shown(path)}': la extensión {_shown(ext) or '(ninguna)'!r} no "
+            f"No sé en qué formato guardar '{shown_path(path)}': la extensión {shown_path(ext) or '(ninguna)'!r} no "
             f"está soportada; usa una de {', '.join(FORMATS)}.", path)
     return FORMATS[ext][0]
 
@@ -220,7 +220,7 @@ def _read_frames(image: Image.Image, path: str, orientation: int) -> _Frames:
     limit = Image.MAX_IMAGE_PIXELS
     if limit and image.width * image.height * count > limit:
         raise ImageTooLargeError(
-            f"La animación '{_shown(path)}' es demasiado grande: {count} fotogramas de "
+            f"La animación '{shown_path(path)}' es demasiado grande: {count} fotogramas de "
             f"{image.width}x{image.height} superan el límite de {limit} píxeles "
             "(Image.MAX_IMAGE_PIXELS), así que no se carga.", path)
     timed = image.format in ANIMATION_FORMATS
@@ -248,7 +248,7 @@ def _open(path: str) -> tuple[Image.Image, int, _Frames | None]:
     es el primero.
     """
     _check_path(path, "de entrada", InvalidPathError)
-    name = _shown(path)
+    name = shown_path(path)
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -345,7 +345,7 @@ def _create_temp(folder: str, name: str) -> tuple[int, str]:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
-    raise FileExistsError(errno.EEXIST, f"no se pudo crear un temporal único en '{_shown(folder)}'")
+    raise FileExistsError(errno.EEXIST, f"no se pudo crear un temporal único en '{shown_path(folder)}'")
 
 
 def _write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> int:
@@ -354,19 +354,19 @@ def _write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> int:
     Devuelve los bytes escritos. Si algo falla no queda ni temporal ni salida (y una salida
     anterior no cambia); el error es un ``OutputWriteError`` que dice la causa.
     """
-    name = _shown(path)
+    name = shown_path(path)
     folder = os.path.dirname(path) or "."
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise OutputWriteError(
-            f"No se puede crear '{name}': la carpeta '{_shown(folder)}' no existe y no se puede "
+            f"No se puede crear '{name}': la carpeta '{shown_path(folder)}' no existe y no se puede "
             f"crear ({_cause(exc, folder)}).", path) from exc
     try:
         fd, tmp = _create_temp(folder, os.path.basename(path))
     except OSError as exc:
         raise OutputWriteError(
-            f"No se puede crear '{name}': no se puede escribir en la carpeta '{_shown(folder)}' "
+            f"No se puede crear '{name}': no se puede escribir en la carpeta '{shown_path(folder)}' "
             f"({_cause(exc, folder)}).", path) from exc
     try:
         with os.fdopen(fd, "wb") as stream:
@@ -431,7 +431,7 @@ def _check_frames_fit(frames: _Frames, image_path: str, output_path: str) -> Non
         return
     keeps = ("guarda páginas pero no sus duraciones" if fmt == "TIFF" else "solo guarda una imagen")
     raise OutputWriteError(
-        f"'{_shown(image_path)}' es {what} y el formato {fmt} de '{_shown(output_path)}' {keeps}; "
+        f"'{shown_path(image_path)}' es {what} y el formato {fmt} de '{shown_path(output_path)}' {keeps}; "
         "para no perder fotogramas, guarda la salida como .gif, .png (APNG) o .webp.", output_path)
 
 
@@ -479,7 +479,7 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
             result, timings = _run(pipe, duck, image, clock)
         except Exception as exc:
             raise ImageTaskError(
-                f"El pipeline '{_label(pipe)}' falló con la imagen '{_shown(image_path)}' "
+                f"El pipeline '{_label(pipe)}' falló con la imagen '{shown_path(image_path)}' "
                 f"({type(exc).__name__}: {exc}).", image_path) from exc
         saving = clock()
         del image
@@ -492,7 +492,7 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
             except Exception as exc:
                 raise ImageTaskError(
                     f"El pipeline '{_label(pipe)}' falló con el fotograma {index + 1} de {len(frames)} "
-                    f"de la imagen '{_shown(image_path)}' ({type(exc).__name__}: {exc}).",
+                    f"de la imagen '{shown_path(image_path)}' ({type(exc).__name__}: {exc}).",
                     image_path) from exc
             outputs.append(result)
             for position, (name, seconds) in enumerate(timings):

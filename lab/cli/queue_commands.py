@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from lab.cli.spanish import spanish_argparse
-from lab.errors import FilterSpecError, ImageNotFoundError, InvalidTaskError, LabError, QueueConnectionError
+from lab.core import shown_path
+from lab.errors import (FilterSpecError, ImageNotFoundError, InvalidPathError, InvalidTaskError, LabError,
+                        QueueConnectionError)
 from lab.filters import FilterPipeline, available_filters
+from lab.filters.base import MAX_SPEC_DEPTH
 from lab.workers.logs import configure_logging
 from lab.workers.redis.connect import safe_url
 from lab.workers.service import QueueWorker, run_stoppable
@@ -41,17 +44,27 @@ def parse_pipeline(text: str) -> dict[str, Any]:
 
     Texto corto: filtros separados por comas, parámetros tras ``:`` (por posición o
     ``nombre=valor``): ``blur:3,brightness:1.3,resize:width=320,grayscale``. Devuelve
-    ``FilterPipeline.to_spec()``. Lanza ``FilterSpecError`` si no es válido.
+    ``FilterPipeline.to_spec()``. Lanza ``FilterSpecError`` si no es válido (también si el
+    fichero no se puede leer, no es UTF-8 o anida más de ``MAX_SPEC_DEPTH`` niveles).
     """
     text = text.strip()
-    if text.endswith(".json") and Path(text).is_file():
-        text = Path(text).read_text(encoding="utf-8").strip()
+    from_file = text.endswith(".json")
+    subject = f"El fichero de pipeline '{shown_path(text)}'" if from_file else f"El pipeline {text!r:.60}"
+    if from_file:
+        text = _read_pipeline_file(text)
     if text.startswith(("{", "[")):
         try:
             spec: Any = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise FilterSpecError(f"El pipeline {text!r:.60} no es JSON válido ({exc.msg}, columna {exc.colno}).")
-        return FilterPipeline.from_spec(spec).to_spec()
+            raise FilterSpecError(f"{subject} no es JSON válido ({exc.msg}, línea {exc.lineno}, "
+                                  f"columna {exc.colno}).") from None
+        except RecursionError:  # json.loads también se rinde con miles de niveles
+            raise FilterSpecError(f"{subject} anida el JSON a miles de niveles; una spec admite como "
+                                  f"mucho {MAX_SPEC_DEPTH} (MAX_SPEC_DEPTH).") from None
+        try:
+            return FilterPipeline.from_spec(spec).to_spec()
+        except FilterSpecError as exc:
+            raise FilterSpecError(f"{subject} no es válido: {exc}.") from exc
     filters = available_filters()
     items = []
     for chunk in filter(None, (part.strip() for part in text.split(","))):
@@ -76,6 +89,36 @@ def parse_pipeline(text: str) -> dict[str, Any]:
         return FilterPipeline.from_spec({"name": "pipeline", "filters": items}).to_spec()
     except FilterSpecError as exc:
         raise FilterSpecError(f"El pipeline {text!r} no es válido: {exc}.") from exc
+
+
+def _read_pipeline_file(path: str) -> str:
+    """El texto de un fichero ``.json`` de pipeline; ``FilterSpecError`` en español si no se puede leer."""
+    shown = shown_path(path)
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise FilterSpecError(f"No existe el fichero de pipeline '{shown}'.") from None
+    except UnicodeDecodeError as exc:
+        raise FilterSpecError(f"El fichero de pipeline '{shown}' no está en UTF-8 (byte {exc.start}); "
+                              "guárdalo como UTF-8.") from None
+    except OSError as exc:
+        raise FilterSpecError(f"No se puede leer el fichero de pipeline '{shown}' "
+                              f"({exc.strerror or exc}).") from None
+
+
+def _utf8_path(path: str, what: str) -> str:
+    """``path`` si se puede enviar en JSON (UTF-8); si no, ``InvalidPathError`` que lo nombra.
+
+    En Linux un nombre de fichero con bytes que no son UTF-8 llega como ``'foto\\udcff.jpg'``: la
+    cola viaja en JSON/UTF-8, así que no se puede encolar tal cual (ni adivinar su codificación).
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPathError(
+            f"{what} '{shown_path(path)}' tiene bytes que no son UTF-8 y la cola solo transporta texto UTF-8; "
+            "renómbralo (p. ej. con convmv o mv) y vuelve a encolar; no se ha encolado nada.", path) from None
+    return path
 
 
 def _scalar(text: str) -> Any:
@@ -148,9 +191,10 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
             matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
             if not matches or not all(Path(p).is_file() for p in matches):
                 missing = next((p for p in matches if not Path(p).is_file()), pattern)
-                raise ImageNotFoundError(f"No existe la imagen {missing}; no se ha encolado nada.", missing)
-            paths.extend(matches)
-        out = Path(args.output_dir)
+                raise ImageNotFoundError(f"No existe la imagen {shown_path(missing)}; no se ha encolado nada.",
+                                         missing)
+            paths.extend(_utf8_path(p, "El nombre de la imagen") for p in matches)
+        out = Path(_utf8_path(args.output_dir, "La carpeta de salida"))
         payloads = [{"image_path": p, "output_path": str(out / Path(p).name), "pipeline": spec,
                      **({"quality": args.quality} if args.quality else {})} for p in paths]
     queue = _open(args)
