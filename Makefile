@@ -33,7 +33,7 @@ help:
 	@echo "make bench   benchmark de rendimiento (lab frente a la biblioteca estándar)"
 	@echo "make student genera los cuadernos de ejercicios del alumnado"
 	@echo "make check NB=ruta/al/cuaderno.ipynb   comprueba tu cuaderno de ejercicios"
-	@echo "make grade   corrige los ejercicios (NB=ruta/al/cuaderno.ipynb para uno concreto)"
+	@echo "make grade   corrige los ejercicios (NB=cuaderno.ipynb para uno, NB=ENTREGAS/ para una clase)"
 	@echo "make clean   borra el entorno, las salidas y las cachés"
 
 $(STAMP): pyproject.toml
@@ -68,7 +68,7 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(PY) -m lab student
 
-# NB vacío corrige todos los cuadernos de notebooks/ejercicios/; NB=ruta corrige uno.
+# NB vacío corrige todos los cuadernos de notebooks/ejercicios/; NB=ruta corrige uno; NB=ENTREGAS/ una clase.
 NB ?=
 grade: $(STAMP)
 	$(PY) -m lab grade $(NB)
