@@ -5,13 +5,17 @@ Cada test que corrige un cuaderno arranca un núcleo (1-3 s por cuaderno).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
 from lab.course import release
 from lab.course.grade import PASSED, grade_notebook
+from lab.course.rebuild import exercises_of, fill_answers
 from lab.course.release import exercise_of, is_check
 
 EXPECTED = ["01-Filtro-propio", "02-Cola-segura", "03-Bucle-del-worker", "04-Logs-y-panel-de-salud",
@@ -80,3 +84,52 @@ def test_its_lesson_links_to_it(path):
     assert lessons, f"No hay lección {path.name[:2]} en notebooks/"
     text = "\n".join(c.source for c in nbformat.read(lessons[0], as_version=4).cells if c.cell_type == "markdown")
     assert f"(ejercicios/{path.name})" in text, f"{lessons[0].name} no enlaza con ejercicios/{path.name}"
+
+
+IN_CLASS = {"5.1", "7.1", "4.3"}  # los tres ejercicios de la guía, para los 15 minutos de clase
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_exercise_has_level_time_points_and_the_header_shows_student_commands(path):
+    nb = nbformat.read(path, as_version=4)
+    header = nb.cells[0].source
+    command = f"python -m lab check notebooks/ejercicios/{path.name}"
+    assert command in header and header.index(command) < header.index("make check"), \
+        "la cabecera debe mostrar primero la orden python -m lab (en Windows no hay make)"
+    assert "make grade" not in header
+    for exercise in exercises_of(nb):
+        assert exercise.level in ("básico", "medio", "avanzado") and exercise.minutes, exercise.id
+        heading = next(c.source for c in nb.cells if c.cell_type == "markdown" and exercise_of(c) == exercise.id)
+        label = next(line for line in heading.splitlines() if line.startswith("*Nivel:"))
+        assert f" {exercise.points:g} punto" in label, f"{exercise.id}: la etiqueta no dice sus puntos"
+        assert ("**en clase**" in label) == (exercise.id in IN_CLASS), exercise.id
+        assert f"| {exercise.id} " in header, f"{exercise.id} no está en la tabla de la cabecera"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_hidden_checks_never_reach_the_student_version(path):
+    source = nbformat.read(path, as_version=4)
+    hidden = [c for c in source.cells if "comprobacion-oculta" in c.metadata.get("tags", [])]
+    student = release.make_student(source)
+    assert not any("comprobacion-oculta" in c.metadata.get("tags", []) for c in student.cells)
+    assert not any(c.source in {h.source for h in hidden} for c in student.cells)
+
+
+@pytest.mark.parametrize("solved", [False, True], ids=["sin-resolver", "resuelto"])
+def test_nbval_lax_fails_at_the_checks_when_unsolved_and_passes_when_solved(solved, tmp_path):
+    """``pytest --nbval-lax notebooks/ejercicios/NN-....ipynb``, como dice la cabecera del cuaderno."""
+    source_path = release.SOURCE_DIR / "03-Bucle-del-worker.ipynb"
+    source = nbformat.read(source_path, as_version=4)
+    student = release.make_student(source)
+    path = tmp_path / source_path.name
+    nbformat.write(fill_answers(student, source) if solved else student, path)
+    env = dict(os.environ, IPYTHONDIR=str(release.ROOT / "tests" / "ipython"))
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
+                           "-o", "addopts=", str(path)], cwd=release.ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+    if solved:
+        assert done.returncode == 0, done.stdout[-2000:]
+    else:
+        assert done.returncode == 1 and "NotImplementedError: Ejercicio 3.1" in done.stdout, done.stdout[-2000:]
+        checks = sum(is_check(c) for c in student.cells)
+        assert f"{checks} failed" in done.stdout, done.stdout[-500:]

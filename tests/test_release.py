@@ -45,6 +45,7 @@ def solution_notebook():
         solved,
         cell("assert doble(2) == 4, 'doble(2) debería ser 4'", "1.1", check=True),
         cell("print('secreto-2')", "1.1", tags=("solucion",)),
+        cell("assert doble(21) == 42  # secreto-4", "1.1", tags=("comprobacion-oculta",)),
         cell(SOLVED_METHOD, "1.2"),
         cell("assert Pila().push(1) == 1", "1.2", check=True),
         cell("¿Por qué?\n### BEGIN SOLUTION\nPorque secreto-3.\n### END SOLUTION", "1.2", markdown=True),
@@ -70,9 +71,10 @@ def test_student_version_has_stubs_no_solution_text_and_no_outputs():
     student = make_student(source, "prueba.ipynb")
     text = nbformat.writes(student)
     assert json.dumps(source, sort_keys=True) == before, "make_student no debe cambiar el original"
-    for secret in ("secreto-1", "secreto-2", "secreto-3", "SOLUTION", "self.items.append"):
+    for secret in ("secreto-1", "secreto-2", "secreto-3", "secreto-4", "comprobacion-oculta", "SOLUTION",
+                   "self.items.append"):
         assert secret not in text
-    assert len(student.cells) == len(source.cells) - 1
+    assert len(student.cells) == len(source.cells) - 2
     assert all(c.outputs == [] and c.execution_count is None for c in student.cells if c.cell_type == "code")
     assert "_Escribe aquí tu respuesta._" in student.cells[-1].source
     assert student.cells[3].metadata == {"tags": ["ejercicio:1.1", "comprobacion"], "editable": False,
@@ -111,6 +113,9 @@ def test_ipython_syntax_in_a_solution_cell_is_accepted():
     ([cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", "1.1", check=True)],
      "comprobación y no puede"),
     ([cell("assert True", check=True)], "no tiene la etiqueta"),
+    ([cell("assert True", tags=("comprobacion-oculta",))], "oculta pero no tiene la etiqueta"),
+    ([cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", "1.1", tags=("comprobacion-oculta",))],
+     "oculta y no puede llevar regiones"),
     ([cell("def f(:\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", "1.1"),
       cell("f()", "1.1", check=True)], "no es Python válido"),
 ])
