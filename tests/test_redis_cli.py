@@ -34,3 +34,12 @@ def test_json_text_and_json_file_give_the_same_spec(tmp_path):
 def test_bad_pipelines_give_a_clear_error(text, expected):
     with pytest.raises(FilterSpecError, match=expected):
         parse_pipeline(text)
+
+
+@pytest.mark.parametrize("poll", ["0", "-1", "nan"])
+def test_worker_refuses_a_poll_interval_that_would_spin(capsys, poll):
+    from lab.cli.queue_commands import main
+
+    code = main(["worker", "--queue", "redis://127.0.0.1:1/0", "--id", "w1", "--poll", poll])
+    err = capsys.readouterr().err
+    assert code == 2 and "--poll debe ser un número de segundos > 0" in err and err.count("\n") == 1

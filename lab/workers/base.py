@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
+from lab.checks import is_real
 from lab.core import process_image
 from lab.errors import InvalidTransitionError, LabError, UnknownTaskError
 from lab.workers.health import HealthPolicy
@@ -55,6 +56,10 @@ class BaseWorker:
             raise TypeError(f"queue debe ser una cola de lab.workers (QueueAPI) y es {type(queue).__name__}.")
         self.worker_id, self.queue = worker_id, queue
         self.pipeline = None if pipeline is None else read_pipeline(pipeline, f"El worker {worker_id}")
+        for name, value in (("poll_interval", poll_interval), ("heartbeat_interval", heartbeat_interval)):
+            if value is not None and not (is_real(value) and 0 < value < float("inf")):
+                raise ValueError(f"{name} debe ser un número de segundos > 0 y finito (con 0 el worker daría "
+                                 f"vueltas en vacío al 100 % de CPU) y recibió {value!r:.40}.")
         self.retry = RetryPolicy.coerce(retry)
         self.health_policy = HealthPolicy.coerce(health_policy)
         self.sleep, self.clock, self.quality, self.poll_interval = sleep, clock, quality, poll_interval

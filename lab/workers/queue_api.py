@@ -105,8 +105,12 @@ class QueueAPI(abc.ABC):
         return self.get_task(worker_id, timeout=timeout)
 
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
-        """Añade varias tareas; devuelve sus ids en el mismo orden."""
-        return [self.add_task(payload) for payload in payloads]
+        """Añade varias tareas; devuelve sus ids en el mismo orden.
+
+        Comprueba todos los payloads antes de encolar ninguno (``InvalidTaskError`` sin haber
+        añadido nada); las colas de lab lo hacen además en una sola operación atómica.
+        """
+        return [self.add_task(payload) for payload in check_payloads(payloads)]
 
     def __repr__(self) -> str:
         stats = self.get_stats()
@@ -175,42 +179,157 @@ def check_timeout(timeout: Any, name: str = "timeout") -> float | None:
     return float(timeout)
 
 
-def check_payload(payload: Any) -> dict[str, Any]:
-    """Devuelve ``payload`` si es un dict serializable a JSON; si no, ``InvalidTaskError``.
+MAX_PAYLOAD_DEPTH = 32
+"""Niveles de anidamiento que admite un payload (un dict que se contiene a sí mismo no acaba nunca)."""
 
-    Las colas no miran las claves (eso es cosa del worker), pero sí exigen JSON para que la
-    misma tarea pueda viajar por Redis sin pickle.
+JSON_MAX_INT = 2 ** 53 - 1
+"""El mayor entero que JSON intercambia sin perder precisión (RFC 8259, §6; I-JSON, RFC 7493)."""
+
+
+def check_payload(payload: Any) -> dict[str, Any]:
+    """Una copia de ``payload`` en JSON puro; ``InvalidTaskError`` si no se puede guardar como JSON.
+
+    Las dos colas aceptan y rechazan exactamente lo mismo (lo de aquí): un dict con claves de
+    texto y valores dict, list/tuple, str, int, float, bool o None; los textos, UTF-8 válido
+    (sin sustitutos sueltos como ``'foto\\udcff.jpg'``); los enteros, dentro de
+    ``±JSON_MAX_INT``; los floats, finitos (JSON no tiene NaN ni infinito); y como mucho
+    ``MAX_PAYLOAD_DEPTH`` niveles de anidamiento. La copia (tuplas → listas, subclases → tipos
+    base) es lo que guarda la cola: cambiar el dict original después de ``add_task`` no cambia
+    la tarea, igual que en Redis. Las colas no miran las claves (eso es cosa del worker).
     """
     if not isinstance(payload, dict):
         raise InvalidTaskError(
             f"El payload de una tarea debe ser un dict (p. ej. {{'image_path': ..., 'output_path': ...}}) "
             f"y se recibió {type(payload).__name__}.")
-    problem = _json_problem(payload, "payload")
-    if problem:
-        raise InvalidTaskError(f"El payload de la tarea no se puede convertir a JSON: {problem}.")
-    return payload
+    try:
+        return _copy_dict(payload, 1)
+    except _NotJSON as problem:
+        path = [f"[{key!r:.40}]" for key in reversed(problem.path)]
+        where = "payload" + "".join(path if len(path) <= 6 else [*path[:3], "[…]", *path[-2:]])
+        raise InvalidTaskError(f"El payload de la tarea no se puede guardar como JSON: "
+                               f"{problem.text.format(where=where)}.") from None
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None))
+def check_payloads(payloads: Iterable[Any]) -> list[dict[str, Any]]:
+    """``check_payload`` de cada uno, antes de encolar nada (``add_tasks`` es todo o nada).
+
+    El error dice qué payload de la lista falló (contando desde 1) y que no se encoló ninguno.
+    """
+    checked = []
+    for number, payload in enumerate(payloads, 1):
+        try:
+            checked.append(check_payload(payload))
+        except InvalidTaskError as exc:
+            raise InvalidTaskError(f"{str(exc).rstrip('.')} (payload nº {number} de la lista; "
+                                   f"no se ha encolado ninguna tarea).") from None
+    return checked
 
 
-def _json_problem(value: Any, where: str) -> str | None:
-    """Dónde deja ``value`` de ser JSON (``None`` si todo es JSON); más rápido que ``json.dumps``."""
-    if isinstance(value, _JSON_SCALARS):
-        return None
+class _NotJSON(Exception):
+    """Uso interno: dónde y por qué un payload no es JSON (``path`` se llena al deshacer la recursión)."""
+
+    def __init__(self, text: str, *path: Any):
+        super().__init__(text)
+        self.text, self.path = text, list(path)
+
+
+def _copy_dict(value: dict, depth: int) -> dict[str, Any]:
+    # El caso corriente (claves de texto, valores str/int/float/bool/None de tipo exacto) va sin
+    # llamadas a funciones: check_payload + copia cuesta lo mismo que antes solo la comprobación.
+    if depth > MAX_PAYLOAD_DEPTH:
+        raise _NotJSON(f"{{where}} anida más de {MAX_PAYLOAD_DEPTH} niveles (¿un dict que se contiene "
+                       f"a sí mismo?)")
+    out = {}
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii():
+            key = _text(key, "la clave {!r:.40} de {{where}}")
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                item = _text(item, "{{where}}", key)
+        elif kind is int:
+            if not -JSON_MAX_INT <= item <= JSON_MAX_INT:
+                raise _NotJSON(_BIG_INT.format(_int_digits(item)), key)
+        elif kind is float:
+            if item - item != 0.0:        # NaN o infinito
+                raise _NotJSON(f"{{where}} = {item!r}, y JSON no admite NaN ni infinito", key)
+        elif item is not None and kind is not bool:
+            try:
+                item = _copy_value(item, depth + 1)
+            except _NotJSON as problem:
+                problem.path.append(key)
+                raise
+        out[key] = item
+    return out
+
+
+def _copy_value(value: Any, depth: int) -> Any:
+    """Copia JSON de cualquier valor (el camino lento: contenedores y subclases)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return _text(value, "{{where}}")
+    if isinstance(value, int):
+        if not -JSON_MAX_INT <= value <= JSON_MAX_INT:
+            raise _NotJSON(_BIG_INT.format(_int_digits(value)))
+        return int(value)
+    if isinstance(value, float):
+        if value - value != 0.0:
+            raise _NotJSON(f"{{where}} = {value!r}, y JSON no admite NaN ni infinito")
+        return float(value)
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"la clave {key!r} de {where} no es un texto"
-            if not isinstance(item, _JSON_SCALARS) and (problem := _json_problem(item, f"{where}[{key!r}]")):
-                return problem
-        return None
+        return _copy_dict(value, depth)
     if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            if not isinstance(item, _JSON_SCALARS) and (problem := _json_problem(item, f"{where}[{i}]")):
-                return problem
-        return None
-    return f"{where} es de tipo {type(value).__name__}, que JSON no admite"
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise _NotJSON(f"{{where}} anida más de {MAX_PAYLOAD_DEPTH} niveles (¿una lista que se contiene "
+                           f"a sí misma?)")
+        out = []
+        for index, item in enumerate(value):
+            try:
+                out.append(item if type(item) is str and item.isascii() else _copy_value(item, depth + 1))
+            except _NotJSON as problem:
+                problem.path.append(index)
+                raise
+        return out
+    raise _NotJSON(f"{{where}} es de tipo {type(value).__name__}, que JSON no admite")
+
+
+_BIG_INT = ("{{where}} es un entero de {} cifras, fuera del rango que JSON garantiza (±2**53−1); "
+            "guárdalo como texto")
+
+
+def _int_digits(value: int) -> int:
+    """Cifras decimales de ``value`` (aproximadas si es enorme: ``str`` no pasa de 4300 cifras)."""
+    return len(str(abs(value))) if value.bit_length() < 4000 else value.bit_length() * 30103 // 100000
+
+
+def _text(value: Any, what: str, *path: Any) -> str:
+    """``value`` como ``str`` si es texto UTF-8 válido; si no, ``_NotJSON`` (``what`` nombra el dato)."""
+    if not isinstance(value, str):
+        raise _NotJSON(what.format(value) + " no es un texto", *path)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _NotJSON(what.format(value) + f" no es texto UTF-8 válido (el carácter {value[exc.start]!r} "
+                       f"en la posición {exc.start}; ¿un nombre de fichero con bytes que no son UTF-8?)",
+                       *path) from None
+    return str(value)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_json(value: Any) -> Any:
+    """Copia profunda de un valor que ya pasó por ``check_payload`` (solo dict, list y escalares).
+
+    Es lo que reciben los workers de la cola en memoria: cambiar ``task.payload`` no cambia la
+    tarea guardada. Para un payload plano cuesta como un ``dict(...)``.
+    """
+    if type(value) is dict:
+        return {key: item if type(item) in _SCALARS else copy_json(item) for key, item in value.items()}
+    if type(value) is list:
+        return [item if type(item) in _SCALARS else copy_json(item) for item in value]
+    return value
 
 
 def build_stats(counts: Mapping[TaskState, int], sums: Mapping[str, float]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ import uuid
 from typing import Any, Callable, Iterable
 
 from lab.errors import QueueConnectionError, QueueError, QueueShutDown, UnknownTaskError
-from lab.workers.queue_api import QueueAPI, check_attempt, check_payload, check_timeout, ownership_error
+from lab.workers.queue_api import (QueueAPI, check_attempt, check_payload, check_payloads, check_timeout,
+                                   ownership_error)
 from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
 from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
@@ -194,16 +195,30 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         return self._add([check_payload(payload)])[0]
 
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
-        """Añade varias tareas (en lotes, pocas idas y vueltas al servidor); devuelve sus ids en orden."""
-        checked = [check_payload(payload) for payload in payloads]
-        ids: list[str] = []
-        for start in range(0, len(checked), _BATCH):
-            ids.extend(self._add(checked[start:start + _BATCH]))
-        return ids
+        """Añade varias tareas de una vez (todo o nada); devuelve sus ids en orden.
+
+        Si un payload no vale, lanza ``InvalidTaskError`` sin encolar ninguna. Hasta ``_BATCH``
+        payloads van en un solo script; más, en lotes dentro de una transacción MULTI/EXEC
+        (Redis los ejecuta seguidos, sin nada en medio): o entran todos o ninguno.
+        """
+        checked = check_payloads(payloads)
+        if len(checked) <= _BATCH:
+            return self._add(checked) if checked else []
+        batches = [[_encode(p) for p in checked[start:start + _BATCH]] for start in range(0, len(checked), _BATCH)]
+
+        def run(_retry: bool) -> list:
+            pipe = self._client.pipeline(transaction=True)
+            for batch in batches:   # EVAL con el código (no EVALSHA): sin NOSCRIPT a medias dentro de MULTI
+                pipe.execute_command("EVAL", SCRIPTS["add"], 0, self.prefix, self._now_arg(), *batch)
+            return pipe.execute()
+
+        replies = self._retrying(run)
+        if any(reply[0] == "closed" for reply in replies):
+            raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
+        return [task_id for reply in replies for task_id in reply[1:]]
 
     def _add(self, payloads: list[dict[str, Any]]) -> list[str]:
-        encoded = [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in payloads]
-        reply = self._run("add", *encoded)
+        reply = self._run("add", *(_encode(p) for p in payloads))
         if reply[0] == "closed":
             raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
         return list(reply[1:])
@@ -354,6 +369,10 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     def is_shutdown(self) -> bool:
         """``True`` tras ``shutdown()`` (de este o de cualquier otro cliente de la cola)."""
         return bool(self._retrying(lambda _r: self._client.exists(self._key("shutdown"))))
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def _token(attempt: int | None) -> str:
