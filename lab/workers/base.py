@@ -229,6 +229,10 @@ class BaseWorker:
                     return _as_result(self.process_task(task)), attempt
             except Exception as exc:
                 if not self.retry.should_retry(exc, attempt):
+                    if attempt <= self.retry.max_retries:   # quedaban reintentos: el error es permanente
+                        with task_context(task.id, attempt):
+                            self.logger.warning(f"⛔ Tarea {task.id}: no se reintenta: error permanente "
+                                                f"({type(exc).__name__}: {describe_error(exc)})")
                     raise _TaskFailed(exc, attempt) from exc
                 delay = self.retry.delay(attempt)
                 with task_context(task.id, attempt):
