@@ -190,6 +190,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _port_is_free(port: int) -> bool:
+    """True si nadie escucha en ``127.0.0.1:port`` (SO_REUSEADDR: las conexiones en TIME_WAIT no cuentan)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 # En Linux, el hijo recibe SIGTERM si muere el proceso que lo lanzó (p. ej. el núcleo de Jupyter).
 _DIE_WITH_PARENT = ("import ctypes, os, signal, sys\n"
                     "try: ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
@@ -271,6 +282,9 @@ class RedisServer:
         if self.running:
             return self
         args = self.arguments()
+        if not _port_is_free(self.port):     # si no, el PING lo contestaría otro servidor
+            raise RedisServerUnavailable(f"el puerto {self.port} de 127.0.0.1 ya está en uso (¿otro Redis?); "
+                                         f"elige otro o usa ese servidor con {URL_VARIABLE}")
         if self.die_with_parent and sys.platform.startswith("linux"):
             args = [sys.executable, "-c", _DIE_WITH_PARENT, *args]
         started = time.perf_counter()
