@@ -50,3 +50,142 @@ def test_index_links_every_notebook():
     index = json.dumps(nbformat.read(nav.NOTEBOOKS_DIR / "00-Indice.ipynb", as_version=4).cells)
     for name in EXPECTED[1:]:
         assert f"{name}.ipynb" in index
+
+
+# --- El camino de clase de 45 minutos y el final de cada cuaderno --------------------------------------------------
+#
+# Convenciones (README, «Mapa de la sesión», y docs/profesorado.md):
+# - una sección de clase termina su título en « · ⏱ N min»; las presentaciones de los ejercicios 5.1 y 7.1 (cuadernos
+#   05 y 07) pueden decir « · ⏱ incluido en los 15 min de ejercicios»;
+# - una sección opcional empieza su título por «🏠 Para casa · » y su primera línea es el aviso CALLOUT;
+# - cada cuaderno de lección termina en «Puntos clave», «Comprueba lo que has aprendido», «Ejercicios» y «Para saber
+#   más», y después solo la barra de navegación.
+
+import re  # noqa: E402
+
+from lab import PROJECT_DIR  # noqa: E402
+
+LESSONS = [p for p in NOTEBOOKS if p.stem != "00-Indice"]
+CALLOUT = "> 🏠 **Para casa (opcional):** fuera de los 45 minutos de clase; se puede saltar sin perder el hilo."
+CORE = re.compile(r" · ⏱ (\d+) min$")
+CORE_EXERCISE = " · ⏱ incluido en los 15 min de ejercicios"
+OPTIONAL = "🏠 Para casa · "
+STRUCTURAL = {"Objetivos", "Preparación", "Puntos clave", "Comprueba lo que has aprendido", "Ejercicios",
+              "Para saber más"}
+ENDING = ["Puntos clave", "Comprueba lo que has aprendido", "Ejercicios", "Para saber más"]
+CORE_MINUTES = {"01-Filtros-y-pipeline": 3, "02-Cola-de-tareas": 10, "03-SimpleWorker": 7,
+                "04-Logging-y-estadisticas": 10}
+
+# PENDIENTE: los cuadernos 05 y 06 (los adapta otra persona) aún dan por hecho «2 núcleos». Mientras tanto, su test
+# de núcleos se marca como fallo esperado (xfail no estricto: en cuanto cumplan, pasa solo). Quita de aquí cada
+# cuaderno cuando esté terminado.
+PENDING = {"05-Multiples-workers", "06-AsyncWorker"}
+
+
+def _sections(notebook):
+    """[(título de nivel 2, índice de su celda, texto de la sección hasta el siguiente título de nivel 2)]."""
+    found = []
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown" or nav.NAV_TAG in cell.metadata.get("tags", []):
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("## "):
+                found.append([line[3:].strip(), i, []])
+            elif found:   # una celda sin títulos sigue la sección anterior (las de código no cuentan)
+                found[-1][2].append(line)
+    return [(title, i, "\n".join(lines)) for title, i, lines in found]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_section_is_core_optional_or_structural(path):
+    notebook = nbformat.read(path, as_version=4)
+    for title, _, text in _sections(notebook):
+        if title in STRUCTURAL:
+            continue
+        if title.startswith(OPTIONAL):
+            first = next((line for line in text.splitlines() if line.strip()), "")
+            assert first == CALLOUT, f"{path.name}: la sección «{title}» debe empezar por el aviso:\n{CALLOUT}"
+        else:
+            assert CORE.search(title) or title.endswith(CORE_EXERCISE), (
+                f"{path.name}: «{title}» no es de clase (« · ⏱ N min») ni para casa («{OPTIONAL}»)")
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.stem in CORE_MINUTES], ids=lambda p: p.stem)
+def test_core_minutes_follow_the_plan(path):
+    minutes = sum(int(m.group(1)) for title, _, _ in _sections(nbformat.read(path, as_version=4))
+                  if (m := CORE.search(title)))
+    assert minutes == CORE_MINUTES[path.stem], f"{path.name}: sus secciones ⏱ suman {minutes} min"
+
+
+def test_index_plan_adds_up_to_45_minutes():
+    index = nbformat.read(nav.NOTEBOOKS_DIR / "00-Indice.ipynb", as_version=4)
+    plan = next(c.source for c in index.cells if c.source.startswith("## Plan de la sesión (45 min)"))
+    rows = re.findall(r"^\| (\d+) min \|(.*)$", plan, re.M)
+    assert sum(int(n) for n, _ in rows) == 45 and "| **45 min** |" in plan
+    assert sum(int(n) for n, _ in rows[:5]) == sum(CORE_MINUTES.values()) == 30
+    for exercise in ("5.1", "7.1", "4.3"):
+        assert any(f"**{exercise}**" in text for _, text in rows), f"el plan no nombra el ejercicio {exercise}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_ends_with_key_points_questions_exercises_and_reading(path):
+    notebook = nbformat.read(path, as_version=4)
+    sections = _sections(notebook)
+    assert [title for title, _, _ in sections[-4:]] == ENDING, f"{path.name} debe terminar en {ENDING}"
+    after = [c for c in notebook.cells[sections[-1][1] + 1:]]
+    assert all(nav.NAV_TAG in c.metadata.get("tags", []) for c in after), \
+        f"{path.name}: después de «Para saber más» solo va la barra de navegación"
+    text = {title: body for title, _, body in sections}
+    bullets = [line for line in text["Puntos clave"].splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"{path.name}: «Puntos clave» tiene {len(bullets)} puntos (3 a 5)"
+    answers = text["Comprueba lo que has aprendido"].count("<details><summary>Respuesta</summary>")
+    assert 2 <= answers <= 3, f"{path.name}: hay {answers} preguntas con su respuesta oculta (2 o 3)"
+    assert text["Comprueba lo que has aprendido"].count("</details>") == answers
+    exercises = text["Ejercicios"]
+    assert "python -m lab check notebooks/ejercicios/" in exercises and "make check NB=notebooks/ejercicios/" in exercises, \
+        f"{path.name}: «Ejercicios» debe enseñar `python -m lab check ...` (Windows no tiene make) y `make check NB=...`"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_intentional_errors_are_announced_and_short(path):
+    notebook = nbformat.read(path, as_version=4)
+    xmode_seen = False
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "%xmode Minimal" in cell.source:
+            xmode_seen = True
+        if "raises-exception" not in cell.metadata.get("tags", []):
+            continue
+        assert xmode_seen, f"{path.name}: falta `%xmode Minimal` antes del primer error a propósito (celda {i})"
+        before = next(c.source for c in reversed(notebook.cells[:i]) if c.cell_type == "markdown")
+        assert "a propósito" in before, f"{path.name}: la celda {i} falla sin que la frase anterior lo avise"
+
+
+# Una cifra fija de núcleos («una máquina de 2 núcleos») es falsa en cuanto el cuaderno se abre en otra máquina: lo
+# que dependa de los núcleos se imprime con os.cpu_count() y se dice en condicional («si tu máquina tiene N
+# núcleos...»). Se permite una cifra dentro de una condición (un «si» poco antes).
+FIXED_CORES = re.compile(r"\b(\d+|dos|tres|cuatro|seis|ocho|dieciséis)\s+núcleos\b", re.I)
+ALL_NOTEBOOKS = sorted({*nav.NOTEBOOKS_DIR.rglob("*.ipynb"), *(PROJECT_DIR / "ejercicios").rglob("*.ipynb")}
+                       - {*nav.NOTEBOOKS_DIR.rglob(".ipynb_checkpoints/*")})
+
+
+def _fixed_core_counts(path):
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        for match in FIXED_CORES.finditer(cell.source):
+            before = cell.source[max(0, match.start() - 60):match.start()]
+            if not re.search(r"\b[Ss]i\b", before):
+                found.append(cell.source[max(0, match.start() - 40):match.end() + 10].replace("\n", " "))
+    return found
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=str(p.relative_to(PROJECT_DIR)), marks=pytest.mark.xfail(
+    reason="PENDIENTE: 05 y 06 aún dicen «2 núcleos» (los adapta otra persona)", strict=False)) if p.stem in PENDING
+    and p.parent == nav.NOTEBOOKS_DIR else pytest.param(p, id=str(p.relative_to(PROJECT_DIR))) for p in ALL_NOTEBOOKS])
+def test_no_notebook_states_a_fixed_core_count(path):
+    found = _fixed_core_counts(path)
+    assert not found, f"{path.name} da por hecho un número de núcleos: {found}"
+
+
+def test_fixed_core_count_detector():
+    text = "En una máquina de 2 núcleos el speedup no pasa de 2; si tu máquina tiene 4 núcleos, de 4."
+    assert [m.group(0) for m in FIXED_CORES.finditer(text)] == ["2 núcleos", "4 núcleos"]
