@@ -241,11 +241,11 @@ def _read_frames(image: Image.Image, path: str, orientation: int) -> _Frames:
     return _Frames(frames, durations if timed else None, loop if timed else None)
 
 
-def _open(path: str) -> tuple[Image.Image, int, _Frames | None]:
+def _open(path: str, all_frames: bool = True) -> tuple[Image.Image, int, _Frames | None]:
     """Abre y decodifica ``path`` por completo: ``(imagen derecha, bytes del fichero, fotogramas)``.
 
-    ``fotogramas`` es ``None`` salvo en animaciones y TIFF de varias páginas; entonces la imagen
-    es el primero.
+    ``fotogramas`` es ``None`` salvo en animaciones y TIFF de varias páginas (y ``all_frames``);
+    entonces la imagen es el primero.
     """
     _check_path(path, "de entrada", InvalidPathError)
     name = shown_path(path)
@@ -268,10 +268,12 @@ def _open(path: str) -> tuple[Image.Image, int, _Frames | None]:
             # Pillow solo avisa (DecompressionBombWarning) entre 1x y 2x el límite: aquí es error.
             if limit and image.width * image.height > limit:
                 raise ImageTooLargeError(f"{too_large[:-1]} ({image.width}x{image.height}).", path)
+            # MPO: un JPEG de cámara con vistas previas detrás; la foto es la primera imagen.
+            # (is_animated se mira antes de load(): en GIF, averiguarlo mueve el fichero.)
+            animated = all_frames and image.format != "MPO" and getattr(image, "is_animated", False)
             image.load()
             orientation = _orientation(image)
-            # MPO: un JPEG de cámara con vistas previas detrás; la foto es la primera imagen.
-            if getattr(image, "is_animated", False) and image.format != "MPO":
+            if animated:
                 frames = _read_frames(image, path, orientation)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(too_large, path) from exc
@@ -304,7 +306,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     ``InvalidPathError`` (la ruta lleva un carácter nulo). No cambia
     ``ImageFile.LOAD_TRUNCATED_IMAGES``: una imagen truncada siempre es un error.
     """
-    return _open(os.fspath(path))[0]
+    return _open(os.fspath(path), all_frames=False)[0]
 
 
 def _prepare_for(image: Image.Image, fmt: str, modes: frozenset[str]) -> Image.Image:

@@ -19,11 +19,12 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lab.checks import check_int, check_quality
 from lab import PROJECT_DIR
 from lab.errors import CorruptImageError, ImageNotFoundError, OutputWriteError
+from lab.filters.basic import to_working_mode
 
 __all__ = ["IMAGES_DIR", "MANIFEST_NAME", "make_test_image", "make_workload", "pattern_image",
            "sample_images"]
@@ -109,10 +110,16 @@ def make_test_image(path: str | os.PathLike, size: tuple[int, int] = (64, 48), m
 
 
 def _load_source(path: Path) -> Image.Image:
-    """Abre una foto de origen en RGB; ``CorruptImageError`` si no es una imagen legible."""
+    """Abre una foto de origen en RGB; ``CorruptImageError`` si no es una imagen legible.
+
+    Como ``lab.core.load_image``: una foto de móvil con orientación EXIF sale derecha y una de 16
+    bits se escala a 8 (no se recorta). De una animación se usa el primer fotograma.
+    """
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")
+            if image.getexif().get(0x0112, 1) in range(2, 9):
+                image = ImageOps.exif_transpose(image)
+            return to_working_mode(image).convert("RGB")
     except FileNotFoundError as exc:
         raise ImageNotFoundError(f"No existe la foto de origen '{path}'.", str(path)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:

@@ -207,3 +207,25 @@ def test_make_test_image_deterministic(tmp_path):
 def test_make_test_image_bad_mode_for_format(tmp_path):
     with pytest.raises(OutputWriteError, match="RGBA"):
         make_test_image(tmp_path / "x.jpg", mode="RGBA")
+
+
+def test_workload_sources_are_upright_and_keep_16_bit_range(tmp_path):
+    """Una foto de móvil girada (EXIF 6) y un PNG de 16 bits sirven de origen sin tumbarse ni recortarse."""
+    from PIL import ImageDraw
+
+    phone = Image.new("RGB", (80, 40), (255, 255, 255))
+    ImageDraw.Draw(phone).rectangle((0, 0, 39, 39), fill=(255, 0, 0))  # mitad izquierda: arriba al girar
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    phone.save(tmp_path / "movil.jpg", quality=95, exif=exif.tobytes())
+    deep = Image.new("I;16", (256, 64))
+    deep.putdata([x * 257 for _ in range(64) for x in range(256)])
+    deep.save(tmp_path / "g16.png")
+
+    upright, gradient = make_workload(tmp_path / "w", n=2, size=(40, 80),
+                                      sources=[tmp_path / "movil.jpg", tmp_path / "g16.png"])
+    with Image.open(upright) as out:  # derecha: la mitad roja arriba (cualquier recorte la conserva)
+        top, bottom = out.convert("RGB").getpixel((20, 2)), out.convert("RGB").getpixel((20, 78))
+        assert top[0] > 200 and top[1] < 80 and bottom[1] > 200
+    with Image.open(gradient) as out:
+        assert len(set(out.convert("L").get_flattened_data())) > 20  # no solo 0 y 255
