@@ -213,8 +213,8 @@ def _orientation(image: Image.Image) -> int:
 def _read_frames(image: Image.Image, path: str, orientation: int) -> _Frames:
     """Decodifica todos los fotogramas de ``image`` (abierta) como imágenes independientes.
 
-    Los fotogramas se igualan a un solo modo (``RGBA`` si alguno tiene transparencia, si no
-    ``RGB``; los grises se quedan en ``L``) para que el pipeline dé lo mismo en todos.
+    Si los fotogramas llegan en modos distintos (en un GIF el primero es ``P`` y los demás
+    ``RGB``), se igualan (``_same_mode``) para que el pipeline dé lo mismo en todos.
     """
     count = image.n_frames
     limit = Image.MAX_IMAGE_PIXELS
@@ -234,11 +234,19 @@ def _read_frames(image: Image.Image, path: str, orientation: int) -> _Frames:
             frame = frame.transpose(_TRANSPOSE[orientation])
         frames.append(frame)
         durations.append(int(image.info.get("duration") or 0))
-    modes = {frame.mode for frame in frames}
-    if len(modes) > 1 or not modes <= {"L", "LA", "RGB", "RGBA"}:
-        mode = "RGBA" if any(has_alpha(frame) for frame in frames) else "RGB"
-        frames = [frame if frame.mode == mode else frame.convert(mode) for frame in frames]
-    return _Frames(frames, durations if timed else None, loop if timed else None)
+    return _Frames(_same_mode(frames), durations if timed else None, loop if timed else None)
+
+
+def _same_mode(frames: list[Image.Image]) -> list[Image.Image]:
+    """``frames`` en un solo modo: tal cual si ya lo comparten; si no, al modo de trabajo y, si
+    aún difieren, a ``RGBA`` (si alguno tiene transparencia) o ``RGB``."""
+    if len({frame.mode for frame in frames}) <= 1:
+        return frames
+    frames = [to_working_mode(frame) for frame in frames]
+    if len({frame.mode for frame in frames}) <= 1:
+        return frames
+    mode = "RGBA" if any(has_alpha(frame) for frame in frames) else "RGB"
+    return [frame if frame.mode == mode else frame.convert(mode) for frame in frames]
 
 
 def _open(path: str, all_frames: bool = True) -> tuple[Image.Image, int, _Frames | None]:
@@ -340,7 +348,8 @@ def _create_temp(folder: str, name: str) -> tuple[int, str]:
     solo los 32 primeros caracteres del de la salida (como mucho 32 × 4 + 15 bytes): así un
     nombre de salida legal, aunque roce el límite de 255 bytes, siempre tiene su temporal.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # Lectura y escritura: el TIFF de varias páginas relee lo escrito para enlazar cada página.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = os.path.join(folder, f".{name[:32]}.{secrets.token_hex(4)}.tmp")
         try:
@@ -371,7 +380,7 @@ def _write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> int:
             f"No se puede crear '{name}': no se puede escribir en la carpeta '{shown_path(folder)}' "
             f"({_cause(exc, folder)}).", path) from exc
     try:
-        with os.fdopen(fd, "wb") as stream:
+        with os.fdopen(fd, "w+b") as stream:
             write(stream)
             written = stream.tell()
         os.replace(tmp, path)
@@ -410,7 +419,7 @@ def _save_frames(frames: _Frames, path: str, quality: int) -> int:
     fmt = output_format(path)
     check_quality(quality)
     modes = FORMATS[os.path.splitext(path)[1].lower()][1]
-    images = [_prepare_for(frame, fmt, modes) for frame in frames.frames]
+    images = _same_mode([_prepare_for(frame, fmt, modes) for frame in frames.frames])
     options: dict[str, Any] = {"save_all": True, "append_images": images[1:]}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
@@ -419,6 +428,8 @@ def _save_frames(frames: _Frames, path: str, quality: int) -> int:
             options["duration"] = frames.durations
         if frames.loop is not None:
             options["loop"] = frames.loop
+        elif fmt != "GIF":  # sin «loop» un GIF se ve una vez; APNG y WebP repetirían sin fin
+            options["loop"] = 1
         if fmt == "GIF" and any(has_alpha(image) for image in images):
             options["disposal"] = 2  # cada fotograma borra el anterior: la transparencia no acumula
     return _write_atomic(path, lambda stream: images[0].save(stream, format=fmt, **options))

@@ -324,3 +324,33 @@ def test_non_utf8_file_names_are_processed_and_shown_with_escapes(tmp_path):
     message = str(info.value)
     assert "foto\\xff.jpgx" in message and info.value.path == src + "x"
     message.encode("utf-8")  # se puede imprimir, registrar y guardar en JSON
+
+
+def test_a_multipage_16_bit_tiff_keeps_every_page_and_its_depth(tmp_path):
+    pages = []
+    for index in range(3):
+        page = Image.new("I;16", (256, 4))
+        page.putdata([(x * 257 + index * 3000) % 65536 for _ in range(4) for x in range(256)])
+        pages.append(page)
+    pages[0].save(tmp_path / "p.tif", save_all=True, append_images=pages[1:])
+    process_image(tmp_path / "p.tif", tmp_path / "s.tif", EMPTY)
+    with Image.open(tmp_path / "s.tif") as out:
+        assert out.n_frames == 3 and out.mode == "I;16"
+        out.seek(2)
+        assert list(out.crop((0, 0, 3, 1)).get_flattened_data()) == [6000, 6257, 6514]
+    process_image(tmp_path / "p.tif", tmp_path / "s.png", [BlurFilter(0)])  # una lista de filtros vale
+    with Image.open(tmp_path / "s.png") as out:
+        assert out.n_frames == 3 and out.mode == "L"
+    with pytest.raises(OutputWriteError, match="3 páginas"):
+        process_image(tmp_path / "p.tif", tmp_path / "s.jpg", EMPTY)
+
+
+def test_a_gif_that_plays_once_still_plays_once(tmp_path):
+    frames = [Image.new("RGB", (8, 8), color) for color in ("red", "blue")]
+    frames[0].save(tmp_path / "una.gif", save_all=True, append_images=frames[1:], duration=100)
+    with Image.open(tmp_path / "una.gif") as check:
+        assert "loop" not in check.info
+    process_image(tmp_path / "una.gif", tmp_path / "s.gif", EMPTY)
+    process_image(tmp_path / "una.gif", tmp_path / "s.png", EMPTY)
+    with Image.open(tmp_path / "s.gif") as gif, Image.open(tmp_path / "s.png") as apng:
+        assert "loop" not in gif.info and apng.info["loop"] == 1

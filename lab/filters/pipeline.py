@@ -147,7 +147,8 @@ def as_pipeline(pipeline: Any) -> Any:
     """Lo que aplicará un worker: un ``FilterPipeline`` a partir de un pipeline, un ``Filter`` o una spec.
 
     Un pipeline se devuelve tal cual, un filtro suelto se envuelve en un pipeline de un
-    elemento y una spec (dict o lista) se lee con ``filter_from_spec``. Un objeto propio con
+    elemento, una lista de filtros (``[BlurFilter(3), ...]``) pasa a ``FilterPipeline`` y una
+    spec (dict o lista) se lee con ``filter_from_spec``. Un objeto propio con
     ``apply(image)`` que no es un ``Filter`` se devuelve tal cual (se medirá como un solo
     paso). Lanza ``FilterSpecError`` si la spec no es válida y ``TypeError`` si no es nada de eso.
     """
@@ -155,6 +156,8 @@ def as_pipeline(pipeline: Any) -> Any:
         return pipeline
     if isinstance(pipeline, Filter):
         return FilterPipeline([pipeline])
+    if isinstance(pipeline, list) and pipeline and all(isinstance(item, Filter) for item in pipeline):
+        return FilterPipeline(pipeline)
     if isinstance(pipeline, (dict, list)):
         return FilterPipeline.from_spec(pipeline)
     if callable(getattr(pipeline, "apply", None)):
