@@ -1,6 +1,6 @@
 """Los cuadernos de ejercicios: soluciones al 100 %, versiones del alumnado al día y fallando solo donde toca.
 
-Cada test que corrige un cuaderno arranca un núcleo (1-3 s por cuaderno).
+Cada test que corrige un cuaderno arranca un kernel (1-3 s por cuaderno).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``lab.course.grade``: reconstrucción desde la fuente, nota por ejercicio y fallos honrados (pocos núcleos: ~1 s cada uno)."""
+"""``lab.course.grade``: reconstrucción desde la fuente, nota por ejercicio y fallos honrados (un kernel por cuaderno: ~1 s cada uno)."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_honest_failures_are_graded_right_and_later_exercises_still_count(tmp_pa
     assert rows["1.2"][0] == FAILED and "murió" in rows["1.2"][1]
     assert rows["1.3"][0] == FAILED and "SystemExit" in rows["1.3"][1]
     assert rows["1.4"][0] == FAILED and "AssertionError" in rows["1.4"][1]
-    assert rows["1.5"] == (PASSED, ""), "tras reiniciar el núcleo se repiten las celdas que habían ido bien"
+    assert rows["1.5"] == (PASSED, ""), "tras reiniciar el kernel se repiten las celdas que habían ido bien"
 
 
 def test_rebuild_takes_only_answers_and_matches_by_id_tag_or_names():
@@ -219,12 +219,12 @@ def test_checks_that_never_ran_are_reported_as_not_graded_with_the_reason():
                              cell("assert x", "2.2", check=True), cell("y = 2")])
     built = Rebuilt(nb, [ANSWER, CHECK, CHECK, INSTRUCTOR], exercises_of(nb))
     cells = [CellResult(0, "2.1", ANSWER, "ok"), CellResult(1, "2.1", CHECK, "timeout", "Tiempo agotado"),
-             CellResult(2, "2.2", CHECK, "not_run", "No se ejecutó: no arrancó el núcleo"),
-             CellResult(3, None, INSTRUCTOR, "not_run", "No se ejecutó: no arrancó el núcleo")]
+             CellResult(2, "2.2", CHECK, "not_run", "No se ejecutó: no arrancó el kernel"),
+             CellResult(3, None, INSTRUCTOR, "not_run", "No se ejecutó: no arrancó el kernel")]
     report = summarize(built, cells, "x.ipynb")
     assert [(e.id, e.status, e.message) for e in report.exercises] == [
         ("2.1", FAILED, "Comprobación 2.1: Tiempo agotado"),
-        ("2.2", NOT_RUN, "No se ejecutó: no arrancó el núcleo")]
+        ("2.2", NOT_RUN, "No se ejecutó: no arrancó el kernel")]
     assert report.summary() == {PASSED: 0, FAILED: 1, NOT_RUN: 1}
     assert "2.2" in grade.format_table(report) and "bucle" in report.exercises[0].hint
 

@@ -1,4 +1,4 @@
-"""``lab.course.release``: de las soluciones del profesorado a los cuadernos del alumnado (sin núcleo)."""
+"""``lab.course.release``: de las soluciones del profesorado a los cuadernos del alumnado (sin kernel)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """``python -m lab check CUADERNO``: el alumnado comprueba su cuaderno como lo hará el corrector.
 
 Reconstruye el cuaderno desde su fuente (como ``python -m lab grade``: solo cuentan las celdas
-de respuesta), lo ejecuta de cero en un núcleo nuevo y muestra la misma tabla, pero solo con
+de respuesta), lo ejecuta de cero en un kernel nuevo y muestra la misma tabla, pero solo con
 las comprobaciones visibles: las ocultas se ejecutan únicamente al corregir. Sale con 0 si
 todo está aprobado. Funciona igual en Windows (``make check NB=...`` es un atajo).
 """

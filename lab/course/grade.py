@@ -1,7 +1,7 @@
 """``python -m lab grade``: corrige cuadernos sueltos o una clase entera, sin servidor y en una orden.
 
 Cada entrega se reconstruye desde su fuente de ``ejercicios/soluciones/`` (de la entrega solo se
-toman las respuestas: ``lab.course.rebuild``), se ejecuta en un núcleo nuevo y en una carpeta
+toman las respuestas: ``lab.course.rebuild``), se ejecuta en un kernel nuevo y en una carpeta
 temporal propia, con tiempo máximo por celda y por cuaderno y límite de memoria
 (``lab.course.runner``), con las protecciones de ``lab.course.guard`` y con las comprobaciones
 ocultas. Da una nota por ejercicio con puntos (``lab.course.results``).
@@ -43,7 +43,7 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout-cuaderno", dest="notebook_timeout", type=float, default=300,
                         help="segundos máximos por cuaderno entero (300)")
     parser.add_argument("--memoria", dest="memory_mb", type=float, default=1024,
-                        help="MB de memoria extra por núcleo (1024; 0 = sin límite; solo Linux y macOS)")
+                        help="MB de memoria extra por kernel (1024; 0 = sin límite; solo Linux y macOS)")
     parser.add_argument("--fuentes", dest="source_dir", type=Path, default=SOURCE_DIR,
                         help="carpeta con los cuadernos de soluciones (ejercicios/soluciones)")
 
@@ -59,7 +59,7 @@ def add_parser(subparsers: Any) -> None:
                              f"(por defecto {STUDENT_DIR.relative_to(ROOT)})")
     add_limit_options(parser)
     parser.add_argument("--paralelo", dest="parallel", type=int, default=None,
-                        help="núcleos de Jupyter a la vez (por defecto, los de la máquina)")
+                        help="kernels de Jupyter a la vez (por defecto, tantos como núcleos tiene la máquina)")
     parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas",
                         help="carpeta donde escribir notas.csv, notas.json, notas.xml y devoluciones/ (output/notas)")
     parser.set_defaults(func=command)

@@ -5,7 +5,7 @@ una subcarpeta por estudiante (``ENTREGAS/<alumno>/<cuaderno>.ipynb``) es una cl
 cuaderno o una carpeta de cuadernos, una corrección suelta. En una clase, los cuadernos que
 se esperan de cada estudiante son los que ha entregado alguien; a quien le falte uno, se le
 pone *no entregado*. ``grade_all`` ejecuta los trabajos en varios procesos (cada uno con su
-núcleo) con una barra de progreso, y ``write_outputs`` escribe ``notas.csv``, ``notas.json``,
+kernel) con una barra de progreso, y ``write_outputs`` escribe ``notas.csv``, ``notas.json``,
 ``notas.xml`` (JUnit) y una devolución por estudiante (``lab.course.feedback``).
 """
 
@@ -133,7 +133,7 @@ class Progress:
 
 def grade_all(jobs: list[Job], limits: Limits, source_dir: Path, parallel: int | None = None,
               progress: Progress | None = None) -> list[NotebookReport]:
-    """Corrige ``jobs`` con ``parallel`` procesos a la vez (por defecto, los núcleos de la máquina)."""
+    """Corrige ``jobs`` con ``parallel`` procesos a la vez (por defecto, tantos como núcleos tiene la máquina)."""
     parallel = max(1, parallel or os.cpu_count() or 1)
     reports: dict[int, NotebookReport] = {}
     if parallel == 1 or len(jobs) <= 1:

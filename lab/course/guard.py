@@ -1,14 +1,14 @@
-"""Protecciones que el corrector activa *dentro* del núcleo que ejecuta una entrega.
+"""Protecciones que el corrector activa *dentro* del kernel que ejecuta una entrega.
 
 El corrector (``lab.course.runner``) llama a estas funciones entre celda y celda con una
 ``user_expression`` de Jupyter (se evalúa con ``eval``, sin pasar por los transformadores de
 entrada ni de AST de IPython, que el código del alumnado podría haber cambiado):
 
-- ``init(memoria)``: al arrancar el núcleo, antes de cualquier celda. Pone el límite de memoria
+- ``init(memoria)``: al arrancar el kernel, antes de cualquier celda. Pone el límite de memoria
   y toma la primera instantánea.
 - ``restore()``: antes de cada celda del profesorado (preparación, enunciado, comprobaciones
   visibles y ocultas). Deshace lo que hayan cambiado las celdas de respuesta: transformadores
-  de entrada y de AST de IPython, manejadores de excepciones, métodos del shell y del núcleo
+  de entrada y de AST de IPython, manejadores de excepciones, métodos del shell y del kernel
   sustituidos, atributos de los módulos vigilados (``lab.*``, ``builtins``, ``math``,
   ``threading``, ``asyncio``...) y de sus clases y funciones, los nombres del cuaderno que
   definieron las celdas del profesorado y los nombres que tapan a una función de ``builtins``.
@@ -60,7 +60,7 @@ _STATE = _State()
 
 
 def _shell() -> Any:
-    """El shell de IPython de este núcleo."""
+    """El shell de IPython de este kernel."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -120,7 +120,7 @@ def _take_snapshot(namespace: dict) -> None:
 
 
 def init(memory_mb: float = 0) -> str:
-    """Primera llamada, con el núcleo recién arrancado: límite de memoria e instantánea inicial."""
+    """Primera llamada, con el kernel recién arrancado: límite de memoria e instantánea inicial."""
     if memory_mb:
         _limit_memory(memory_mb)
     namespace = _shell().user_ns
@@ -131,7 +131,7 @@ def init(memory_mb: float = 0) -> str:
 
 
 def _limit_memory(memory_mb: float) -> None:
-    """Limita la memoria virtual del núcleo a la que usa ahora más ``memory_mb`` MB (solo Linux/macOS)."""
+    """Limita la memoria virtual del kernel a la que usa ahora más ``memory_mb`` MB (solo Linux/macOS)."""
     try:
         import resource
     except ImportError:  # Windows: sin límite
@@ -215,7 +215,7 @@ _MISSING = object()
 def restore() -> str:
     """Antes de cada celda del profesorado: deshace los cambios de las celdas de respuesta."""
     if not _STATE.ready:
-        raise RuntimeError("el corrector no se inicializó en este núcleo")
+        raise RuntimeError("el corrector no se inicializó en este kernel")
     _restore_shell()
     _restore_objects()
     namespace = _shell().user_ns
@@ -234,7 +234,7 @@ def restore() -> str:
 def snapshot() -> str:
     """Después de cada celda del profesorado: lo que cambió pasa a ser de confianza."""
     if not _STATE.ready:
-        raise RuntimeError("el corrector no se inicializó en este núcleo")
+        raise RuntimeError("el corrector no se inicializó en este kernel")
     namespace = _shell().user_ns
     for name, value in namespace.items():
         if not _HISTORY.match(name) and _STATE.seen.get(name, _MISSING) is not value:

@@ -1,7 +1,7 @@
 """La nota de un cuaderno: de los resultados por celda a una fila por ejercicio, con puntos.
 
 Un ejercicio está *aprobado* si todas sus comprobaciones (visibles y ocultas) se ejecutan sin
-error; *suspendido* si alguna de sus celdas falla, agota el tiempo o mata el núcleo, o si la
+error; *suspendido* si alguna de sus celdas falla, agota el tiempo o mata el kernel, o si la
 entrega no lo trae (*no entregado*); *no evaluado* si sus comprobaciones no llegaron a
 ejecutarse (se dice por qué). Un cuaderno que no se puede corregir (no es un cuaderno, está
 vacío, no se parece a su fuente) es *no evaluable*, con el motivo.
@@ -24,7 +24,7 @@ NOT_DELIVERED = "no entregado: la entrega no trae la celda de respuesta de este 
 HINTS = {
     "NotImplementedError": "Aún falta tu solución: sustituye el raise NotImplementedError(...) por tu código.",
     "timeout": "Tarda demasiado: ¿un bucle que nunca acaba, un join() o una espera sin fin?",
-    "dead": "El núcleo murió: ¿os._exit, sys.exit en un hilo o demasiada memoria?",
+    "dead": "El kernel murió: ¿os._exit, sys.exit en un hilo o demasiada memoria?",
     "delivered": "Entrega el cuaderno con la celda de respuesta del ejercicio (no la borres ni la cambies de cuaderno).",
 }
 

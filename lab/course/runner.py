@@ -1,12 +1,12 @@
-"""Ejecuta un cuaderno reconstruido celda a celda en un núcleo nuevo, con límites y protecciones.
+"""Ejecuta un cuaderno reconstruido celda a celda en un kernel nuevo, con límites y protecciones.
 
-Cada celda se ejecuta con nbclient en un núcleo recién arrancado, con un tiempo máximo por
+Cada celda se ejecuta con nbclient en un kernel recién arrancado, con un tiempo máximo por
 celda, un tiempo máximo para todo el cuaderno y un límite de memoria (``Limits``). Antes de
 cada celda del profesorado se llama a ``lab.course.guard.restore()`` y después a
 ``snapshot()`` (ver ese módulo), con una ``user_expression`` que no pasa por los
 transformadores de IPython.
 
-Cuando una celda agota el tiempo o mata el núcleo, se descarta ese núcleo (con los hilos que
+Cuando una celda agota el tiempo o mata el kernel, se descarta ese kernel (con los hilos que
 hubiera dejado en marcha), se arranca otro, se repiten las celdas que ya habían ido bien y se
 sigue con las demás: los ejercicios posteriores se corrigen igual. No se usa ``pytest
 --nbval-lax`` porque nbval da por fallidas de antemano todas las celdas que siguen a un
@@ -87,7 +87,7 @@ def error_line(output: dict) -> str:
 
 
 def kernel_env(workdir: Path | None = None) -> dict[str, str]:
-    """Entorno del núcleo: el repositorio en ``PYTHONPATH``, tracebacks sin color y ``TMPDIR`` propio."""
+    """Entorno del kernel: el repositorio en ``PYTHONPATH``, tracebacks sin color y ``TMPDIR`` propio."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     profile = ROOT / "tests" / "ipython"
@@ -100,7 +100,7 @@ def kernel_env(workdir: Path | None = None) -> dict[str, str]:
 
 
 class _Kernel:
-    """Un núcleo de Jupyter que ejecuta celdas sueltas con tiempo máximo y llama a ``lab.course.guard``."""
+    """Un kernel de Jupyter que ejecuta celdas sueltas con tiempo máximo y llama a ``lab.course.guard``."""
 
     def __init__(self, nb: nbformat.NotebookNode, cwd: Path, timeout: float):
         self.client = NotebookClient(
@@ -119,13 +119,13 @@ class _Kernel:
     def __exit__(self, *exc: object) -> None:
         try:
             self._stack.close()
-        except Exception:  # noqa: BLE001 - el núcleo puede estar ya muerto; no importa
+        except Exception:  # noqa: BLE001 - el kernel puede estar ya muerto; no importa
             pass
 
     def run(self, index: int, source: str, timeout: float, allowed_error: bool = False) -> tuple[str, str]:
         """Ejecuta ``source`` como la celda ``index``; devuelve ``(estado, mensaje)``.
 
-        El estado sale de la respuesta ``execute_reply`` del núcleo, no de las salidas, que
+        El estado sale de la respuesta ``execute_reply`` del kernel, no de las salidas, que
         pueden perderse; las salidas de error solo se miran como respaldo.
         """
         cell = nbformat.v4.new_code_cell(source)
@@ -137,9 +137,9 @@ class _Kernel:
             return "timeout", (f"Tiempo agotado: más de {self.client.timeout} s "
                                f"(¿un bucle infinito o una espera que nunca acaba?).")
         except DeadKernelError:
-            return "dead", "El núcleo de Python murió al ejecutar la celda (¿os._exit, sin memoria?)."
-        except Exception as exc:  # noqa: BLE001 - cualquier fallo de comunicación cuenta como núcleo muerto
-            return "dead", f"Se perdió el núcleo al ejecutar la celda: {first_line(str(exc))}"
+            return "dead", "El kernel de Python murió al ejecutar la celda (¿os._exit, sin memoria?)."
+        except Exception as exc:  # noqa: BLE001 - cualquier fallo de comunicación cuenta como kernel muerto
+            return "dead", f"Se perdió el kernel al ejecutar la celda: {first_line(str(exc))}"
         if allowed_error:
             return "ok", ""
         content = (self._reply or {}).get("content", {})
@@ -151,11 +151,11 @@ class _Kernel:
         return "ok", ""
 
     def guard(self, call: str, timeout: float = 20) -> tuple[bool, str]:
-        """Evalúa ``lab.course.guard.<call>`` en el núcleo; ``(True, "")`` si devolvió ``'ok'``."""
+        """Evalúa ``lab.course.guard.<call>`` en el kernel; ``(True, "")`` si devolvió ``'ok'``."""
         try:
             return run_sync(self._guard)(_GUARD.format(call), timeout)
-        except Exception as exc:  # noqa: BLE001 - sin respuesta: núcleo colgado o muerto
-            return False, f"el núcleo no respondió ({type(exc).__name__})"
+        except Exception as exc:  # noqa: BLE001 - sin respuesta: kernel colgado o muerto
+            return False, f"el kernel no respondió ({type(exc).__name__})"
 
     async def _guard(self, expression: str, timeout: float) -> tuple[bool, str]:
         kc = self.client.kc
@@ -183,7 +183,7 @@ class _Kernel:
 def _cancel_orphans() -> None:
     """Cancela las tareas de sondeo que nbclient deja vivas tras un tiempo agotado.
 
-    Si siguieran vivas se comerían los mensajes del núcleo nuevo (salidas perdidas).
+    Si siguieran vivas se comerían los mensajes del kernel nuevo (salidas perdidas).
     """
     async def cancel() -> None:
         for task in asyncio.all_tasks():
@@ -201,7 +201,7 @@ def _step(kernel: _Kernel, result: CellResult, source: str, timeout: float, allo
     if trusted:
         ok, why = kernel.guard("restore()")
         if not ok:
-            return "error", (f"El corrector no pudo restaurar el núcleo antes de esta celda ({why}): "
+            return "error", (f"El corrector no pudo restaurar el kernel antes de esta celda ({why}): "
                              f"alguna respuesta ha tocado lo que no debía.")
     status, message = kernel.run(result.index, source, timeout, allowed_error=allowed)
     if status == "ok" and trusted:
@@ -214,7 +214,7 @@ def _step(kernel: _Kernel, result: CellResult, source: str, timeout: float, allo
 def run_cells(rebuilt: Rebuilt, cwd: Path, limits: Limits) -> list[CellResult]:
     """Ejecuta las celdas de código de ``rebuilt`` y devuelve el resultado de cada una.
 
-    Tras un tiempo agotado o un núcleo muerto arranca otro núcleo, repite las celdas que ya
+    Tras un tiempo agotado o un kernel muerto arranca otro kernel, repite las celdas que ya
     habían ido bien y sigue; si no puede, las restantes quedan sin ejecutar (``not_run``) con
     el motivo. Agotado el tiempo del cuaderno, las celdas que faltan cuentan como ``timeout``.
     """
@@ -251,14 +251,14 @@ def run_cells(rebuilt: Rebuilt, cwd: Path, limits: Limits) -> list[CellResult]:
 
 def _start(stack: ExitStack, nb: nbformat.NotebookNode, cwd: Path, limits: Limits, replay: list[CellResult],
            sources: dict[int, str], allowed: set[int]) -> "_Kernel | str":
-    """Arranca un núcleo, activa las protecciones y repite ``replay``; devuelve el núcleo o el motivo del fallo."""
-    for attempt in range(3):  # con varios núcleos a la vez, dos pueden elegir el mismo puerto libre: se reintenta
+    """Arranca un kernel, activa las protecciones y repite ``replay``; devuelve el kernel o el motivo del fallo."""
+    for attempt in range(3):  # con varios kernels a la vez, dos pueden elegir el mismo puerto libre: se reintenta
         try:
             kernel = stack.enter_context(_Kernel(nb, cwd, limits.cell_timeout))
             break
         except Exception as exc:  # noqa: BLE001
             if attempt == 2:
-                return f"No se ejecutó: no arrancó el núcleo de Python ({first_line(str(exc))})."
+                return f"No se ejecutó: no arrancó el kernel de Python ({first_line(str(exc))})."
             time.sleep(0.5 + attempt)
     ok, why = kernel.guard(f"init({float(limits.memory_mb)!r})")
     if not ok:
@@ -266,6 +266,6 @@ def _start(stack: ExitStack, nb: nbformat.NotebookNode, cwd: Path, limits: Limit
     for result in replay:
         status, _ = _step(kernel, result, sources[result.index], limits.cell_timeout, result.index in allowed)
         if status != "ok":
-            return (f"No se ejecutó: tras reiniciar el núcleo, la celda {result.index} falló al repetirla "
+            return (f"No se ejecutó: tras reiniciar el kernel, la celda {result.index} falló al repetirla "
                     f"y no se pudo restaurar el estado.")
     return kernel
