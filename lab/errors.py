@@ -83,3 +83,11 @@ class QueueConnectionError(QueueError, ConnectionError):
 
 class InvalidPathError(ImageTaskError, ValueError):
     """La ruta de una imagen no es válida en ningún sistema de ficheros (p. ej. lleva un carácter nulo)."""
+
+
+class QueueStateLostError(QueueError):
+    """El estado de una cola compartida desapareció (p. ej. Redis se reinició sin persistencia)."""
+
+
+class QueueConfigError(QueueError, ValueError):
+    """Un cliente pidió una configuración distinta de la que la cola guardó al crearse."""

@@ -35,6 +35,7 @@ from lab.workers.service import QueueWorker, run_stoppable
 from lab.workers.urls import open_queue
 
 QUEUE_ENV = "LAB_QUEUE_URL"
+CLI_QUEUE_DEFAULTS = {"lease_timeout": 30.0, "max_attempts": 3}   # los que guarda `worker` en una cola nueva
 
 
 # --- pipeline en texto ------------------------------------------------------------------
@@ -147,12 +148,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not 0 < args.poll < float("inf"):   # 0 (o NaN) haría girar el worker en vacío al 100 % de CPU
         raise ValueError(f"--poll debe ser un número de segundos > 0 (p. ej. 0.5) y recibió {args.poll:g}.")
     configure_logging(json=args.json_logs, level=args.log_level)
-    queue = _open(args, lease_timeout=args.lease or None, max_attempts=args.max_attempts,
-                  reconnect_timeout=args.reconnect_timeout)
+    # Una configuración por cola: lo indicado tiene que coincidir con la guardada (QueueConfigError si
+    # no); sin indicar nada se adopta la de la cola o, si aún no tiene, se guarda la de la CLI.
+    options: dict[str, Any] = {}
+    if args.lease is not None:
+        options["lease_timeout"] = args.lease or None      # 0 = sin concesiones
+    if args.max_attempts is not None:
+        options["max_attempts"] = args.max_attempts
+    queue = _open(args, reconnect_timeout=args.reconnect_timeout, **options)
+    if not queue.config_stored:
+        queue.configure(**{**CLI_QUEUE_DEFAULTS, **options})
     pipeline = parse_pipeline(args.pipeline) if args.pipeline else None
     worker = QueueWorker(args.id, pipeline, queue, poll_interval=args.poll, quality=args.quality)
-    lease = f"concesión {args.lease:g}s" if args.lease else "sin concesiones"
-    worker.logger.info(f"🚀 Worker {args.id} conectado a {safe_url(queue.url)} (cola '{queue.name}', {lease})")
+    lease = f"concesión {queue.lease_timeout:g}s" if queue.lease_timeout else "sin concesiones"
+    worker.logger.info(f"🚀 Worker {args.id} conectado a {safe_url(queue.url)} (cola '{queue.name}', {lease}, "
+                       f"{queue.max_attempts} entregas como mucho)")
+    problem = queue.persistence_problem()
+    if problem:
+        worker.logger.warning(f"⚠️ {problem}")
 
     def stop() -> None:
         worker.stop()
@@ -214,10 +227,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """``stats``: tabla con el estado de la cola y de los workers que la usan."""
     queue = _open(args)
     stats, workers = queue.get_stats(), queue.workers(stale_after=args.stale)
+    config = {"lease_timeout": queue.lease_timeout, "max_attempts": queue.max_attempts, "stored": queue.config_stored}
+    has_state, persistence = queue.generation is not None, queue.persistence_problem()
     if args.json:
-        print(json.dumps({"queue": safe_url(queue.url), "name": queue.name, "stats": stats, "workers": workers}))
+        print(json.dumps({"queue": safe_url(queue.url), "name": queue.name, "stats": stats, "workers": workers,
+                          "config": config, "has_state": has_state, "persistence_problem": persistence}))
         return 0
     print(f"Cola '{queue.name}' en {safe_url(queue.url)}" + ("  (cerrada)" if queue.is_shutdown else ""))
+    lease = f"concesión {queue.lease_timeout:g}s" if queue.lease_timeout else "sin concesiones"
+    print(f"  {lease}, {queue.max_attempts} entregas como mucho"
+          + ("" if queue.config_stored else " (valores por defecto: la cola aún no tiene configuración guardada)"))
+    if not has_state:
+        print(f"⚠️ La cola '{queue.name}' no tiene estado en este Redis: o aún no se ha encolado nada en ella, "
+              f"o se perdió (¿Redis reiniciado sin persistencia?).")
+    if persistence:
+        print(f"⚠️ {persistence}")
     keys = ("total", "pending", "processing", "completed", "failed", "retried")
     rows = [[*keys, "espera media", "proceso medio"],
             [*(str(stats[k]) for k in keys), f"{stats['avg_wait_time']:.3f}s", f"{stats['avg_processing_time']:.3f}s"]]
@@ -263,10 +287,11 @@ def add_parser(subparsers: Any) -> None:
                                                "(termina antes la tarea en curso).")
     _queue_options(worker)
     worker.add_argument("--id", required=True, help="id del worker (p. ej. w1); único entre los workers de la cola")
-    worker.add_argument("--lease", type=float, default=30.0,
+    worker.add_argument("--lease", type=float, default=None,
                         help="segundos de concesión sin latido antes de que otra máquina reciba la tarea "
-                             "(por defecto 30; 0 = sin concesiones)")
-    worker.add_argument("--max-attempts", type=int, default=3, help="entregas máximas de una tarea (por defecto 3)")
+                             "(0 = sin concesiones; por defecto, la de la cola, o 30 si la cola aún no tiene)")
+    worker.add_argument("--max-attempts", type=int, default=None,
+                        help="entregas máximas de una tarea (por defecto, las de la cola, o 3 si aún no tiene)")
     worker.add_argument("--pipeline", default=None, help="pipeline para tareas que no traen el suyo")
     worker.add_argument("--quality", type=int, default=90, help="calidad JPEG por defecto (1-100)")
     worker.add_argument("--poll", type=float, default=0.5, help="segundos de cada espera de tareas (por defecto 0.5)")

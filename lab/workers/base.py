@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from lab.checks import is_real
 from lab.core import process_image
-from lab.errors import InvalidTransitionError, LabError, UnknownTaskError
+from lab.errors import InvalidTransitionError, LabError, QueueStateLostError, UnknownTaskError
 from lab.workers.health import HealthPolicy
 from lab.workers.logs import get_worker_logger, task_context
 from lab.workers.payload import describe_error, failure_message, parse_payload, read_pipeline
@@ -208,7 +208,8 @@ class BaseWorker:
                 else:
                     self._finish(task, start, attempts, result=result)
         except BaseException as exc:  # Ctrl-C o SystemExit a mitad de tarea: que no quede en processing
-            self._abort(task, exc)
+            if not isinstance(exc, QueueStateLostError):   # sin estado en la cola no hay nada que marcar
+                self._abort(task, exc)
             raise
         finally:
             with self._lock:

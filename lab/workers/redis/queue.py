@@ -30,7 +30,8 @@ import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from lab.errors import QueueConnectionError, QueueError, QueueShutDown, UnknownTaskError
+from lab.errors import (QueueConfigError, QueueConnectionError, QueueError, QueueShutDown, QueueStateLostError,
+                        UnknownTaskError)
 from lab.workers.queue_api import (QueueAPI, check_attempt, check_payload, check_payloads, check_timeout,
                                    ownership_error)
 from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
@@ -38,7 +39,21 @@ from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
 from lab.workers.task import Task
 
-__all__ = ["RedisTaskQueue"]
+__all__ = ["RedisTaskQueue", "QUEUE_DEFAULT"]
+
+
+class _QueueDefault:
+    """El valor por omisión de ``lease_timeout``/``max_attempts``: «el de la cola»."""
+
+    def __repr__(self) -> str:
+        return "QUEUE_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "QUEUE_DEFAULT"
+
+
+QUEUE_DEFAULT: Any = _QueueDefault()
+DEFAULT_OPTIONS = {"lease_timeout": None, "max_attempts": 3}   # los de una cola nueva sin configurar
 
 logger = logging.getLogger("lab.worker.redis")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -53,18 +68,33 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     ``url`` es una URL de redis-py (``redis://``, ``rediss://`` con TLS, ``unix://``; la
     contraseña va en la URL). ``name`` separa colas en el mismo servidor (claves
     ``lab:<name>:...``). ``lease_timeout``, ``max_attempts`` y ``clock`` como en
-    ``TaskQueue`` (``clock=None``: reloj del servidor). Lanza ``ValueError`` si una opción
-    no es válida y ``QueueConnectionError`` si la URL es errónea o Redis no responde.
+    ``TaskQueue`` (``clock=None``: reloj del servidor).
+
+    Una configuración por cola: ``lease_timeout`` y ``max_attempts`` se guardan con la cola
+    (clave ``config``) la primera vez que un cliente los indica, y los scripts usan siempre
+    los guardados. Un cliente que no los indica adopta los de la cola (o, si aún no tiene,
+    ``None`` y 3 sin guardarlos); uno que indica otros distintos recibe ``QueueConfigError``
+    (un error y no una adopción silenciosa: quien pide 30 s de concesión cuenta con ellos).
+
+    Estado perdido: al crear la cola se guarda una generación (clave ``gen``, un id
+    aleatorio) y cada operación comprueba que sigue siendo la que el cliente conoce; si no
+    (Redis reiniciado sin persistencia, claves borradas), lanza ``QueueStateLostError`` en
+    vez de seguir con una cola vacía. Lanza ``ValueError`` si una opción no es válida y
+    ``QueueConnectionError`` si la URL es errónea o Redis no responde.
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, name: str = "default",
-                 lease_timeout: float | None = None, max_attempts: int = 3,
+                 lease_timeout: float | None = QUEUE_DEFAULT, max_attempts: int = QUEUE_DEFAULT,
                  clock: Callable[[], float] | None = None, reconnect_timeout: float = 30.0,
                  socket_timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
-        self._validate_options(lease_timeout, max_attempts)
+        explicit = {key: value for key, value in (("lease_timeout", lease_timeout), ("max_attempts", max_attempts))
+                    if value is not QUEUE_DEFAULT}
+        self._validate_options(**{**DEFAULT_OPTIONS, **explicit})
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"name debe ser un texto con letras, números, '.', '_' o '-' y recibió {name!r}.")
-        self.lease_timeout, self.max_attempts = lease_timeout, max_attempts
+        self.lease_timeout, self.max_attempts = DEFAULT_OPTIONS["lease_timeout"], DEFAULT_OPTIONS["max_attempts"]
+        self._generation: str | None = None      # la de la cola tal como la conoce este cliente
+        self.config_stored = False               # True si la cola tiene su configuración guardada
         self.url, self.name, self.prefix = url, name, f"lab:{name}:"
         self.reconnect_timeout, self._sleep = reconnect_timeout, sleep
         self._fake_clock = clock
@@ -79,7 +109,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             raise QueueConnectionError(
                 f"La URL de Redis {safe_url(url)!r} no es válida ({exc}); debe ser como "
                 f"redis://[:contraseña@]host:6379/0, rediss://... (TLS) o unix:///ruta/redis.sock.") from exc
-        self._options = {"name": name, "lease_timeout": lease_timeout, "max_attempts": max_attempts,
+        self._options = {"name": name, **explicit,
                          "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
         self._shas = {key: hashlib.sha1(source.encode()).hexdigest() for key, source in SCRIPTS.items()}
         self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
@@ -87,6 +117,10 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         self._give_up = threading.Event()  # stop_reconnecting(): no esperar más a que Redis vuelva
         self._outage = False
         self.ping()
+        if explicit:
+            self.configure(**explicit)
+        else:
+            self._open()
 
     def __reduce__(self) -> tuple:
         """Copiada a otro proceso (p. ej. un pool de procesos) abre su propia conexión a la misma cola."""
@@ -134,11 +168,76 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
                 delay, retry = min(delay * 2, 1.0), True
                 continue
             except self._redis.ResponseError as exc:  # p. ej. sin memoria, réplica de solo lectura, ACL
+                if str(exc).startswith("LABLOST"):
+                    raise self._lost_error() from None
                 raise QueueError(f"Redis en {safe_url(self.url)} rechazó la operación: "
                                  f"{str(exc).strip().rstrip('.')}.") from exc
             if retry:
                 self._set_outage(False)
             return result
+
+    # --- configuración y generación de la cola ---------------------------------------------
+
+    def configure(self, **options: Any) -> None:
+        """Guarda ``lease_timeout``/``max_attempts`` con la cola si aún no tiene; si tiene otros, error.
+
+        Los no indicados toman el valor por defecto (``None`` y 3) al guardarse. Lanza
+        ``QueueConfigError`` si la cola ya está configurada con valores distintos de los indicados.
+        """
+        unknown = set(options) - set(DEFAULT_OPTIONS)
+        if unknown:
+            raise TypeError(f"configure() solo admite lease_timeout y max_attempts, no {sorted(unknown)}.")
+        wanted = {**DEFAULT_OPTIONS, **options}
+        self._validate_options(**wanted)
+        self._open(create=True, config=wanted)
+        clash = {key: value for key, value in options.items() if getattr(self, key) != value}
+        if clash:
+            asked = " y ".join(f"{key}={value!r}" for key, value in clash.items())
+            raise QueueConfigError(
+                f"La cola '{self.name}' ya está configurada con lease_timeout={self.lease_timeout!r} y "
+                f"max_attempts={self.max_attempts!r}, y este cliente pidió {asked}: todos los clientes de una "
+                f"cola usan la misma configuración; omite esas opciones para adoptar la de la cola o usa otro nombre.")
+
+    def _open(self, create: bool = False, config: dict[str, Any] | None = None) -> None:
+        """Lee (y con ``create``, crea si faltan) la generación y la configuración de la cola."""
+        candidate = uuid.uuid4().hex if create and self._generation is None else ""
+        lease = "" if config is None or config["lease_timeout"] is None else repr(float(config["lease_timeout"]))
+        maximum = "" if config is None else str(config["max_attempts"])
+        gen, stored_lease, stored_max = self._run("open", candidate, lease, maximum, "1" if config else "0", raw=True)
+        if self._generation is not None and gen != self._generation:
+            raise self._lost_error()
+        self._generation = gen or None
+        if stored_max != "":
+            self.lease_timeout = float(stored_lease) if stored_lease != "" else None
+            self.max_attempts = int(stored_max)
+            self.config_stored = True
+
+    @property
+    def generation(self) -> str | None:
+        """El id de la generación de la cola (``None`` si aún no existe: nada encolado ni configurado)."""
+        return self._generation
+
+    def _lost_error(self) -> QueueStateLostError:
+        return QueueStateLostError(
+            f"El estado de la cola '{self.name}' en {safe_url(self.url)} ha desaparecido (¿Redis se reinició sin "
+            f"persistencia o alguien borró sus claves?): sus tareas pendientes y en proceso se han perdido; "
+            f"arranca Redis con --appendonly yes y vuelve a encolarlas.")
+
+    def persistence_problem(self) -> str | None:
+        """Una frase si el servidor no guarda nada en disco (``appendonly no`` y ``save ""``); si no, ``None``.
+
+        Si el servidor no deja consultar CONFIG (ACL, servicio gestionado) devuelve ``None``.
+        """
+        try:
+            appendonly = self._client.config_get("appendonly").get("appendonly", "")
+            save = self._client.config_get("save").get("save", "")
+        except self._redis.RedisError:
+            return None
+        if appendonly == "yes" or save.strip():
+            return None
+        return (f"Redis en {safe_url(self.url)} no guarda nada en disco (appendonly no, save \"\"): si se "
+                f"reinicia, la cola se pierde entera; arréglalo con redis-cli CONFIG SET appendonly yes "
+                f"(o arranca redis-server con --appendonly yes).")
 
     def stop_reconnecting(self) -> None:
         """Deja de reintentar: si Redis no responde, la próxima operación falla enseguida.
@@ -161,20 +260,28 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         else:
             logger.warning(f"🔌 Conexión con Redis en {safe_url(self.url)} recuperada", extra=extra)
 
-    def _run(self, script: str, *args: Any) -> Any:
-        """Llama al script ``script`` con ``P`` y el instante actual delante de ``args``.
+    def _run(self, script: str, *args: Any, raw: bool = False) -> Any:
+        """Llama al script ``script`` con ``P`` (y la generación) y el instante actual delante de ``args``.
 
         Un solo ``EVALSHA`` por llamada; si el servidor no tiene el script (se reinició sin
-        AOF o se vació con SCRIPT FLUSH) lo carga y repite.
+        AOF o se vació con SCRIPT FLUSH) lo carga y repite. Mientras el cliente no conoce la
+        generación de la cola, antes la lee (y ``add`` la crea). ``raw``: solo ``P`` y ``args``.
         """
+        if not raw and self._generation is None:
+            self._open(create=script == "add")
+
         def call(retry: bool) -> Any:
-            values = [self.prefix, self._now_arg(), *(a(retry) if callable(a) else a for a in args)]
+            head = [self.prefix] if raw else [self._prefix_arg(), self._now_arg()]
+            values = [*head, *(a(retry) if callable(a) else a for a in args)]
             try:
                 return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
             except self._redis.exceptions.NoScriptError:
                 self._shas[script] = self._client.script_load(SCRIPTS[script])
                 return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
         return self._retrying(call)
+
+    def _prefix_arg(self) -> str:
+        return f"{self.prefix}\n{self._generation or ''}"
 
     def _now_arg(self) -> str:
         return "" if self._fake_clock is None else repr(float(self._fake_clock()))
@@ -205,14 +312,21 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         if len(checked) <= _BATCH:
             return self._add(checked) if checked else []
         batches = [[_encode(p) for p in checked[start:start + _BATCH]] for start in range(0, len(checked), _BATCH)]
+        if self._generation is None:
+            self._open(create=True)
 
         def run(_retry: bool) -> list:
             pipe = self._client.pipeline(transaction=True)
             for batch in batches:   # EVAL con el código (no EVALSHA): sin NOSCRIPT a medias dentro de MULTI
-                pipe.execute_command("EVAL", SCRIPTS["add"], 0, self.prefix, self._now_arg(), *batch)
-            return pipe.execute()
+                pipe.execute_command("EVAL", SCRIPTS["add"], 0, self._prefix_arg(), self._now_arg(), *batch)
+            return pipe.execute(raise_on_error=False)
 
         replies = self._retrying(run)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                if str(reply).startswith("LABLOST"):
+                    raise self._lost_error()
+                raise QueueError(f"Redis en {safe_url(self.url)} rechazó la operación: {str(reply).strip().rstrip('.')}.")
         if any(reply[0] == "closed" for reply in replies):
             raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
         return [task_id for reply in replies for task_id in reply[1:]]

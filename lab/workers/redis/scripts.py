@@ -21,7 +21,19 @@ from __future__ import annotations
 
 PRELUDE = r"""
 if redis.replicate_commands then pcall(redis.replicate_commands) end
-local P = ARGV[1]
+-- ARGV[1] = P .. '\n' .. generación que conoce el cliente ('' = aún ninguna). Si la cola ya no tiene
+-- esa generación, su estado desapareció (Redis reiniciado sin persistencia, claves borradas):
+-- error LABLOST en vez de seguir con una cola vacía como si nada.
+local P, GEN = string.match(ARGV[1], '^([^\n]*)\n?(.*)$')
+if GEN ~= '' and redis.call('GET', P .. 'gen') ~= GEN then
+  return redis.error_reply('LABLOST la cola ' .. P .. ' perdió su estado')
+end
+-- La configuración guardada con la cola (``config``) manda sobre la que trae el cliente.
+local function config(lease, max_attempts)
+  local c = redis.call('HMGET', P .. 'config', 'lease_timeout', 'max_attempts')
+  if c[2] then return tonumber(c[1]), tonumber(c[2]) end
+  return lease, max_attempts
+end
 local function now_from(arg)
   if arg == nil or arg == '' then
     local t = redis.call('TIME')
@@ -157,7 +169,8 @@ end
 
 # ARGV: P, ahora, worker, lease ('' = sin concesiones), max_attempts, ficha de la petición, reintento (0/1)
 CLAIM = PRELUDE + CLAIM_FN + r"""
-return claim(now_from(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7] == '1')
+local lease, max_attempts = config(tonumber(ARGV[4]), tonumber(ARGV[5]))
+return claim(now_from(ARGV[2]), ARGV[3], lease, max_attempts, ARGV[6], ARGV[7] == '1')
 """
 
 # Comprobación común de heartbeat y finish: {'unknown'}, {'stale', estado, dueño, intento vigente},
@@ -172,7 +185,8 @@ if not f[1] then return {'unknown'} end
 #   →  {'ok', vencimiento o ''} o error
 HEARTBEAT = PRELUDE + r"""
 local t = now_from(ARGV[2])
-local id, worker, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local id, worker = ARGV[3], ARGV[4]
+local lease = config(tonumber(ARGV[5]), 0)
 """ + _OWNED + r"""
 local problem = owned_problem(f, worker, tonumber(ARGV[6] or ''))
 if problem then return problem end
@@ -234,13 +248,15 @@ FINISH_NEXT = PRELUDE + FINISH_FN + CLAIM_FN + r"""
 local t, retry = now_from(ARGV[2]), ARGV[6] == '1'
 local done = finish(t, ARGV[3], 'completed', ARGV[4], ARGV[5], retry, tonumber(ARGV[10] or ''))
 if done[1] ~= 'ok' then return {done} end
-return {done, claim(t, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], retry)}
+local lease, max_attempts = config(tonumber(ARGV[7]), tonumber(ARGV[8]))
+return {done, claim(t, ARGV[4], lease, max_attempts, ARGV[9], retry)}
 """
 
 # ARGV: P, ahora, max_attempts  →  {ids recuperados (ordenados), pendientes + en proceso}
 REQUEUE = PRELUDE + r"""
 local t = now_from(ARGV[2])
-local expired = requeue_expired(t, tonumber(ARGV[3]))
+local _, max_attempts = config(nil, tonumber(ARGV[3]))
+local expired = requeue_expired(t, max_attempts)
 return {expired, redis.call('LLEN', P .. 'pending') + redis.call('LLEN', P .. 'processing')}
 """
 
@@ -267,5 +283,24 @@ redis.call('LTRIM', P .. 'notify', 0, 999)
 return cancelled
 """
 
-SCRIPTS: dict[str, str] = {"add": ADD, "claim": CLAIM, "heartbeat": HEARTBEAT, "finish": FINISH,
+# Abrir la cola (sin PRELUDE: es lo que da la generación).  ARGV: P, generación nueva ('' = no crear),
+# lease ('' = sin concesiones), max_attempts, configurar (0/1)  →  {generación o '', lease, max_attempts}
+# (los dos últimos '' si la cola aún no tiene configuración). Solo escribe lo que falta: nunca cambia
+# una generación ni una configuración que ya existen.
+OPEN = r"""
+local P = ARGV[1]
+local gen = redis.call('GET', P .. 'gen')
+if not gen and ARGV[2] ~= '' then
+  gen = ARGV[2]
+  redis.call('SET', P .. 'gen', gen)
+end
+local c = redis.call('HMGET', P .. 'config', 'lease_timeout', 'max_attempts')
+if not c[2] and ARGV[5] == '1' then
+  redis.call('HSET', P .. 'config', 'lease_timeout', ARGV[3], 'max_attempts', ARGV[4])
+  c = {ARGV[3], ARGV[4]}
+end
+return {gen or '', c[1] or '', c[2] or ''}
+"""
+
+SCRIPTS: dict[str, str] = {"open": OPEN, "add": ADD, "claim": CLAIM, "heartbeat": HEARTBEAT, "finish": FINISH,
                            "finish_next": FINISH_NEXT, "requeue": REQUEUE, "shutdown": SHUTDOWN}

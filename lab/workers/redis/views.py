@@ -20,22 +20,40 @@ class RedisQueueViews:
 
     _client: Any
     prefix: str
+    _generation: str | None
     clock: Callable[[], float]
     _fake_clock: Callable[[], float] | None
 
     def _retrying(self, operation: Callable[[bool], Any]) -> Any:  # lo implementa RedisTaskQueue
         raise NotImplementedError
 
+    def _open(self, create: bool = False, config: dict[str, Any] | None = None) -> None:  # ídem
+        raise NotImplementedError
+
+    def _lost_error(self) -> Exception:  # ídem
+        raise NotImplementedError
+
     def _key(self, suffix: str) -> str:
         return self.prefix + suffix
 
     def _transaction(self, fill: Callable[[Any], None]) -> list:
-        """Ejecuta en MULTI/EXEC las lecturas que ``fill`` añade al pipeline (instantánea coherente)."""
+        """Ejecuta en MULTI/EXEC las lecturas que ``fill`` añade al pipeline (instantánea coherente).
+
+        Lee también la generación de la cola: si el cliente conocía otra, el estado se perdió y
+        lanza ``QueueStateLostError`` (unas estadísticas a cero serían mentira).
+        """
+        if self._generation is None:
+            self._open()
+
         def run(_retry: bool) -> list:
             pipe = self._client.pipeline(transaction=True)
+            pipe.get(self._key("gen"))
             fill(pipe)
             return pipe.execute()
-        return self._retrying(run)
+        generation, *values = self._retrying(run)
+        if self._generation is not None and generation != self._generation:
+            raise self._lost_error()
+        return values
 
     def get_stats(self) -> dict[str, Any]:
         """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
@@ -50,7 +68,7 @@ class RedisQueueViews:
 
     def task_info(self, task_id: str) -> Task:
         """Instantánea de una tarea; ``UnknownTaskError`` si no existe."""
-        data = self._retrying(lambda _r: self._client.hgetall(self._key(f"task:{task_id}")))
+        data, = self._transaction(lambda pipe: pipe.hgetall(self._key(f"task:{task_id}")))
         if not data:
             raise UnknownTaskError(f"La tarea {task_id} no existe en la cola.")
         return _task_from_hash(data)
@@ -61,7 +79,7 @@ class RedisQueueViews:
 
     def timeline(self) -> list[TaskEvent]:
         """Todas las transiciones, en orden: tiempo, tarea, estado, worker, intento y motivo."""
-        raw = self._retrying(lambda _r: self._client.lrange(self._key("events"), 0, -1))
+        raw, = self._transaction(lambda pipe: pipe.lrange(self._key("events"), 0, -1))
         return [_event_from_json(item) for item in raw]
 
     def _snapshot(self, events: bool = True) -> dict[str, Any]:
@@ -157,6 +175,7 @@ class RedisQueueViews:
         keys = list(self._client.scan_iter(match=self.prefix + "*", count=1000))
         for start in range(0, len(keys), 1000):
             self._client.unlink(*keys[start:start + 1000])
+        self._generation = None     # este cliente empieza de cero; los demás verán el estado perdido
         return len(keys)
 
     def delete(self) -> int:
