@@ -1,5 +1,8 @@
 """Las gráficas de la sesión: desglose de tiempos, línea de tiempo, speedup, estados de la cola y salud.
 
+``plot_health`` vive en ``lab.plots_health`` y ``plot_backoff`` (los reintentos de muchos clientes,
+con y sin *jitter*) en ``lab.plots_backoff``; las dos se importan también desde aquí.
+
 Cada función recibe datos (resultados, eventos de la cola, ejecuciones) y devuelve una
 ``matplotlib.figure.Figure`` con textos en español, letra de proyector y la paleta de
 ``lab.plot_style``. Con ``ax=`` dibuja en unos ejes ya creados (para componer varias
