@@ -1,7 +1,7 @@
 """La línea de órdenes del laboratorio: ``python -m lab <orden> ...`` (o ``workers-lab <orden>``).
 
 Órdenes del curso: ``demo`` (las demos de la guía), ``worker``, ``enqueue`` y ``stats`` (una cola
-en Redis). Del profesorado: ``student``, ``grade`` y ``nav``; del alumnado, ``check``. De rendimiento: ``bench``.
+en Redis) y ``redis`` (un servidor Redis propio). Del profesorado: ``student``, ``grade`` y ``nav``; del alumnado, ``check``. De rendimiento: ``bench``.
 Cada una vive en su módulo, que define ``add_parser(subparsers)``: crea su subparser y fija
 ``func`` (recibe los argumentos y devuelve el código de salida) con ``set_defaults(func=...)``.
 """
@@ -13,13 +13,13 @@ import sys
 from typing import Sequence
 
 from lab import bench, demos
-from lab.cli import queue_commands
+from lab.cli import queue_commands, redis_command
 from lab.cli.spanish import spanish_argparse
 from lab.course import check, grade, nav, release
 from lab.errors import LabError
 
 #: Módulos con órdenes, en el orden en que aparecen en la ayuda.
-COMMANDS = (demos, queue_commands, release, grade, check, nav, bench)
+COMMANDS = (demos, queue_commands, redis_command, release, grade, check, nav, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from lab.workers.redis import server as lab_server
-from lab.workers.redis.server import RedisServerUnavailable, ServerBinary, find_redis_server, free_port  # noqa: F401
+from lab.workers.redis.binary import RedisServerUnavailable, ServerBinary, find_redis_server, free_port  # noqa: F401
 
 _created: list = []
 

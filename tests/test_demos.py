@@ -99,7 +99,7 @@ def test_cli_usage_errors(capsys):
 
 def test_every_command_of_the_guide_and_the_course_is_in_the_front():
     help_text = build_parser().format_help()
-    for command in ("demo", "worker", "enqueue", "stats", "student", "grade", "nav", "bench"):
+    for command in ("demo", "worker", "enqueue", "stats", "redis", "student", "grade", "check", "nav", "bench"):
         assert f"    {command} " in help_text
 
 

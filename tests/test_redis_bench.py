@@ -39,10 +39,10 @@ def test_bench_section_quick_reports_the_documented_keys_and_cleans_up(redis_url
 
 
 def test_bench_section_without_a_server_says_why_in_spanish(monkeypatch):
-    import lab.workers.redis.server
+    import lab.workers.redis.binary
     from lab.bench.redis_rq import bench_section
 
-    monkeypatch.setattr(lab.workers.redis.server, "find_redis_server", lambda: None)
+    monkeypatch.setattr(lab.workers.redis.binary, "find_redis_server", lambda: None)
     report = bench_section(None, quick=True)
     assert report["skipped"] is True and "redis-server" in report["reason"]
     assert report["lines"] == [f"Cola en Redis: omitida ({report['reason']})."]
