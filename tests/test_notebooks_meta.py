@@ -76,11 +76,6 @@ ENDING = ["Puntos clave", "Comprueba lo que has aprendido", "Ejercicios", "Para 
 CORE_MINUTES = {"01-Filtros-y-pipeline": 3, "02-Cola-de-tareas": 10, "03-SimpleWorker": 7,
                 "04-Logging-y-estadisticas": 10}
 
-# PENDIENTE: los cuadernos 05 y 06 (los adapta otra persona) aún dan por hecho «2 núcleos». Mientras tanto, su test
-# de núcleos se marca como fallo esperado (xfail no estricto: en cuanto cumplan, pasa solo). Quita de aquí cada
-# cuaderno cuando esté terminado.
-PENDING = {"05-Multiples-workers", "06-AsyncWorker"}
-
 
 def _sections(notebook):
     """[(título de nivel 2, índice de su celda, texto de la sección hasta el siguiente título de nivel 2)]."""
@@ -178,9 +173,7 @@ def _fixed_core_counts(path):
     return found
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=str(p.relative_to(PROJECT_DIR)), marks=pytest.mark.xfail(
-    reason="PENDIENTE: 05 y 06 aún dicen «2 núcleos» (los adapta otra persona)", strict=False)) if p.stem in PENDING
-    and p.parent == nav.NOTEBOOKS_DIR else pytest.param(p, id=str(p.relative_to(PROJECT_DIR))) for p in ALL_NOTEBOOKS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=str(p.relative_to(PROJECT_DIR))) for p in ALL_NOTEBOOKS])
 def test_no_notebook_states_a_fixed_core_count(path):
     found = _fixed_core_counts(path)
     assert not found, f"{path.name} da por hecho un número de núcleos: {found}"
