@@ -37,7 +37,7 @@ from typing import Any
 
 from PIL import Image
 
-from lab.errors import ImageTaskError, OutputWriteError
+from lab.errors import ImageTaskError, OutputWriteError, UnsupportedFormatError
 from lab.filters import FilterPipeline, as_pipeline
 from lab.imagefiles.load import ANIMATION_FORMATS, Frames, load_image, read_image
 from lab.imagefiles.paths import check_path, shown_path
@@ -87,14 +87,14 @@ class ImageResult:
 
 
 def _check_frames_fit(frames: Frames, image_path: str, output_path: str) -> None:
-    """``OutputWriteError`` si el formato de ``output_path`` no puede guardar todos los fotogramas."""
+    """``UnsupportedFormatError`` si el formato de ``output_path`` no puede guardar todos los fotogramas."""
     fmt = output_format(output_path)
     what = (f"una animación de {len(frames)} fotogramas" if frames.durations is not None
             else f"una imagen de {len(frames)} páginas")
     if fmt in ANIMATION_FORMATS or (fmt == "TIFF" and frames.durations is None):
         return
     keeps = ("guarda páginas pero no sus duraciones" if fmt == "TIFF" else "solo guarda una imagen")
-    raise OutputWriteError(
+    raise UnsupportedFormatError(
         f"'{shown_path(image_path)}' es {what} y el formato {fmt} de '{shown_path(output_path)}' {keeps}; "
         "para no perder fotogramas, guarda la salida como .gif, .png (APNG) o .webp.", output_path)
 

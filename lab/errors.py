@@ -44,6 +44,13 @@ class OutputWriteError(ImageTaskError):
     """No se pudo escribir la imagen de salida (carpeta sin permisos, disco lleno...)."""
 
 
+class UnsupportedFormatError(OutputWriteError):
+    """La extensión de salida no es un formato soportado, o no guarda todos los fotogramas de la entrada.
+
+    A diferencia de un disco lleno, reintentar no sirve de nada: es un error permanente.
+    """
+
+
 class WorkerProcessError(LabError):
     """El proceso hijo de un worker no arrancó o murió a mitad de tarea (p. ej. sin memoria)."""
 

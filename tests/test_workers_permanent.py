@@ -1,9 +1,7 @@
 """Errores deterministas: el worker no los reintenta y lo dice ("no se reintenta: error permanente").
 
 Cada caso es una tarea real que falla siempre igual (payload o spec no válidos, imagen que no
-existe, extensión de salida no soportada...). Los marcados ``xfail`` son los que
-``RetryPolicy.PERMANENT_ERRORS`` (``lab/workers/retry.py``) aún no cubre: cuando se añadan,
-el test pasará y ``strict=True`` pedirá quitar la marca.
+existe, extensión de salida no soportada, ruta con carácter nulo, recursión sin fin).
 """
 
 from __future__ import annotations
@@ -51,8 +49,6 @@ CASES = {
                                         "pipeline": [{"name": "grayscale"}]}, None),
     "imagen corrupta": (lambda d: {"image_path": str((d / "rota.jpg").write_bytes(b"no soy un jpeg") and d / "rota.jpg"),
                                    "output_path": str(d / "o.jpg"), "pipeline": [{"name": "grayscale"}]}, None),
-}
-PENDING_IN_RETRY_PY = {
     "extensión de salida no soportada (OutputWriteError)": (
         lambda d: {"image_path": str(d / "in.jpg"), "output_path": str(d / "o.xyz"),
                    "pipeline": [{"name": "grayscale"}]}, None),
@@ -75,9 +71,3 @@ def _check(name, cases, tmp_path):
 @pytest.mark.parametrize("name", list(CASES))
 def test_deterministic_failures_are_not_retried(name, tmp_path, quiet_workers):
     _check(name, CASES, tmp_path)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="PERMANENT_ERRORS de lab/workers/retry.py aún no lo incluye")) for n in PENDING_IN_RETRY_PY])
-def test_deterministic_failures_not_yet_classified_as_permanent(name, tmp_path, quiet_workers):
-    _check(name, PENDING_IN_RETRY_PY, tmp_path)

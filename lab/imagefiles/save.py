@@ -17,7 +17,7 @@ from typing import IO, Any
 from PIL import Image
 
 from lab.checks import check_quality
-from lab.errors import OutputWriteError
+from lab.errors import OutputWriteError, UnsupportedFormatError
 from lab.filters.basic import has_alpha, to_working_mode
 from lab.imagefiles.load import ANIMATION_FORMATS, Frames, same_mode
 from lab.imagefiles.paths import check_path, describe_os_error, shown_path
@@ -41,12 +41,12 @@ FORMATS: dict[str, tuple[str, frozenset[str]]] = {
 def output_format(path: str | os.PathLike) -> str:
     """El formato de Pillow que corresponde a la extensión de ``path`` (``"JPEG"``, ``"PNG"``...).
 
-    Lanza ``OutputWriteError`` si la extensión no es una de las soportadas.
+    Lanza ``UnsupportedFormatError`` si la extensión no es una de las soportadas.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
-        raise OutputWriteError(
+        raise UnsupportedFormatError(
             f"No sé en qué formato guardar '{shown_path(path)}': la extensión {shown_path(ext) or '(ninguna)'!r} no "
             f"está soportada; usa una de {', '.join(FORMATS)}.", path)
     return FORMATS[ext][0]

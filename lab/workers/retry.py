@@ -23,10 +23,13 @@ from typing import Callable
 
 from lab.checks import check_int, is_integer, is_real
 from lab.errors import (CorruptImageError, FilterSpecError, ImageNotFoundError, ImageTooLargeError,
-                        InvalidTaskError)
+                        InvalidPathError, InvalidTaskError, UnsupportedFormatError)
 
+#: Errores deterministas: el mismo intento fallaría igual (payload, spec o parámetro no válidos, imagen que no
+#: existe o está dañada, ruta imposible, formato de salida que no sirve, recursión sin fin en el código).
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    InvalidTaskError, FilterSpecError, ImageNotFoundError, CorruptImageError, ImageTooLargeError)
+    InvalidTaskError, FilterSpecError, ImageNotFoundError, CorruptImageError, ImageTooLargeError, InvalidPathError,
+    UnsupportedFormatError, RecursionError)
 
 #: Los modos de *jitter* con nombre (además de una fracción numérica entre 0 y 1).
 JITTER_MODES: tuple[str, ...] = ("full", "equal", "none")
