@@ -35,7 +35,8 @@ def test_the_first_client_that_configures_the_queue_sets_it_for_all(redis_url):
     assert adopter.config_stored and (adopter.lease_timeout, adopter.max_attempts) == (10.0, 2)
     same = RedisTaskQueue(redis_url, name=first.name, lease_timeout=10.0)
     assert same.max_attempts == 2
-    with pytest.raises(QueueConfigError, match=r"ya está configurada con lease_timeout=10\.0 y max_attempts=2.*"
+    with pytest.raises(QueueConfigError, match=r"ya está configurada con lease_timeout=10\.0, max_attempts=2 y "
+                                               r"retention=None.*"
                                                r"lease_timeout=30"):
         RedisTaskQueue(redis_url, name=first.name, lease_timeout=30)
     with pytest.raises(QueueConfigError, match="max_attempts=5"):

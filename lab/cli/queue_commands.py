@@ -30,12 +30,14 @@ from lab.errors import (FilterSpecError, ImageNotFoundError, InvalidPathError, I
 from lab.filters import FilterPipeline, available_filters
 from lab.filters.base import MAX_SPEC_DEPTH
 from lab.workers.logs import configure_logging
+from lab.workers.queue_api import Retention
 from lab.workers.redis.connect import safe_url
 from lab.workers.service import QueueWorker, run_stoppable
 from lab.workers.urls import open_queue
 
 QUEUE_ENV = "LAB_QUEUE_URL"
-CLI_QUEUE_DEFAULTS = {"lease_timeout": 30.0, "max_attempts": 3}   # los que guarda `worker` en una cola nueva
+# Lo que guarda `worker` en una cola nueva: concesiones de 30 s, 3 entregas y retención (memoria acotada).
+CLI_QUEUE_DEFAULTS = {"lease_timeout": 30.0, "max_attempts": 3, "retention": Retention()}
 
 
 # --- pipeline en texto ------------------------------------------------------------------
@@ -155,9 +157,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         options["lease_timeout"] = args.lease or None      # 0 = sin concesiones
     if args.max_attempts is not None:
         options["max_attempts"] = args.max_attempts
-    queue = _open(args, reconnect_timeout=args.reconnect_timeout, **options)
-    if not queue.config_stored:
-        queue.configure(**{**CLI_QUEUE_DEFAULTS, **options})
+    queue = _open(args, reconnect_timeout=args.reconnect_timeout)
+    queue.configure(**(options if queue.config_stored else {**CLI_QUEUE_DEFAULTS, **options}))
     pipeline = parse_pipeline(args.pipeline) if args.pipeline else None
     worker = QueueWorker(args.id, pipeline, queue, poll_interval=args.poll, quality=args.quality)
     lease = f"concesión {queue.lease_timeout:g}s" if queue.lease_timeout else "sin concesiones"
@@ -227,11 +228,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """``stats``: tabla con el estado de la cola y de los workers que la usan."""
     queue = _open(args)
     stats, workers = queue.get_stats(), queue.workers(stale_after=args.stale)
-    config = {"lease_timeout": queue.lease_timeout, "max_attempts": queue.max_attempts, "stored": queue.config_stored}
-    has_state, persistence = queue.generation is not None, queue.persistence_problem()
+    retention = queue.retention
+    config = {"lease_timeout": queue.lease_timeout, "max_attempts": queue.max_attempts, "stored": queue.config_stored,
+              "retention": None if retention is None else dataclasses.asdict(retention)}
+    has_state, persistence, memory = queue.generation is not None, queue.persistence_problem(), queue.memory_usage()
     if args.json:
         print(json.dumps({"queue": safe_url(queue.url), "name": queue.name, "stats": stats, "workers": workers,
-                          "config": config, "has_state": has_state, "persistence_problem": persistence}))
+                          "config": config, "has_state": has_state, "persistence_problem": persistence,
+                          "memory": memory}))
         return 0
     print(f"Cola '{queue.name}' en {safe_url(queue.url)}" + ("  (cerrada)" if queue.is_shutdown else ""))
     lease = f"concesión {queue.lease_timeout:g}s" if queue.lease_timeout else "sin concesiones"
@@ -240,6 +244,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if not has_state:
         print(f"⚠️ La cola '{queue.name}' no tiene estado en este Redis: o aún no se ha encolado nada en ella, "
               f"o se perdió (¿Redis reiniciado sin persistencia?).")
+    kept = ("sin retención: guarda todas las tareas y eventos" if retention is None else
+            f"retención: {_limit(retention.max_finished)} terminadas, {_limit(retention.max_events)} eventos"
+            + (f", {retention.max_age:g}s" if retention.max_age is not None else ""))
+    print(f"  memoria en Redis: {memory['bytes'] / 1e6:.2f} MB en {memory['keys']} claves "
+          f"({memory['tasks']} tareas guardadas, {memory['events']} eventos); {kept}")
     if persistence:
         print(f"⚠️ {persistence}")
     keys = ("total", "pending", "processing", "completed", "failed", "retried")
@@ -253,6 +262,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
             [w["worker_id"], STATE_NAMES.get(w["state"], w["state"]), w["current_task"] or "-",
              f"hace {w['age']:.1f}s"] for w in workers]))
     return 0
+
+
+def _limit(value: int | None) -> str:
+    return "todas las" if value is None else f"{value:,}".replace(",", ".")
 
 
 def _table(rows: list[list[str]]) -> str:

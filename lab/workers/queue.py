@@ -15,8 +15,8 @@ import time
 from typing import Any, Callable, Iterable
 
 from lab.errors import QueueShutDown, UnknownTaskError
-from lab.workers.queue_api import (QueueAPI, audit_tasks, build_stats, check_attempt, check_payload, check_payloads,
-                                   check_timeout, copy_json, ownership_error, ownership_problem)
+from lab.workers.queue_api import (QueueAPI, Retention, audit_tasks, build_stats, check_attempt, check_payload,
+                                   check_payloads, check_timeout, copy_json, ownership_error, ownership_problem)
 from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
 
 PENDING, PROCESSING = TaskState.PENDING, TaskState.PROCESSING
@@ -63,13 +63,18 @@ class TaskQueue(QueueAPI):
     ``lease_timeout`` (segundos, ``None`` = sin concesiones, como en la guía) es el tiempo
     que un worker puede pasar sin ``heartbeat()`` antes de perder su tarea.
     ``max_attempts`` limita cuántas veces se entrega una misma tarea. ``clock`` da el
-    tiempo de los sellos y de las concesiones (inyectable en los tests).
+    tiempo de los sellos y de las concesiones (inyectable en los tests). ``retention``
+    (``Retention``; ``None`` = guardarlo todo, como en la guía) acota las tareas terminadas y
+    los eventos que se guardan, para que un proceso de larga duración no crezca sin fin.
     """
 
     def __init__(self, lease_timeout: float | None = None, max_attempts: int = 3,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, retention: Retention | None = None):
         self._validate_options(lease_timeout, max_attempts)
+        if retention is not None and not isinstance(retention, Retention):
+            raise TypeError(f"retention debe ser un Retention o None y es {type(retention).__name__}.")
         self.lease_timeout, self.max_attempts, self.clock = lease_timeout, max_attempts, clock
+        self.retention = retention
         self._lock = threading.Lock()
         # not_empty: se avisa cuando entra una tarea en ``pending`` (nueva o recuperada) o al
         # cerrar la cola; quien espera en get_task() vuelve a mirar la cola.
@@ -81,7 +86,11 @@ class TaskQueue(QueueAPI):
         self._pending: collections.deque[str] = collections.deque()
         self._processing: set[str] = set()
         self._counts = {state: 0 for state in TaskState}
-        self._events: list[tuple] = []
+        max_events = None if retention is None else retention.max_events
+        self._events: list[tuple] | collections.deque[tuple] = (
+            [] if max_events is None else collections.deque(maxlen=max_events))
+        self._finished: collections.deque[str] = collections.deque()   # solo con retención
+        self._trimmed = {COMPLETED: 0, FAILED: 0}                     # terminadas descartadas
         self._sums = {"wait": 0.0, "started": 0, "processing": 0.0, "finished": 0, "requeued": 0}
         self._next_number = 0
         self._shutdown = False
@@ -213,8 +222,19 @@ class TaskQueue(QueueAPI):
             self._sums["processing"] += now - record.started_at
             self._sums["finished"] += 1
             self._events.append((now, task_id, state, record.worker_id, record.attempts, error))
+            if self.retention is not None:
+                self._retain(task_id, now)
             if not self._pending and not self._processing:
                 self.all_done.notify_all()
+
+    def _retain(self, task_id: str, now: float) -> None:
+        """Anota una tarea terminada y descarta las más antiguas que ``retention`` ya no guarda."""
+        finished, keep, age = self._finished, self.retention.max_finished, self.retention.max_age
+        finished.append(task_id)
+        while finished and ((keep is not None and len(finished) > keep) or
+                            (age is not None and self._tasks[finished[0]].finished_at <= now - age)):
+            record = self._tasks.pop(finished.popleft())
+            self._trimmed[record.state] += 1
 
     def _owned(self, task_id: str, worker_id: str | None, verb: str, attempt: int | None) -> _Record:
         """El registro de una tarea en proceso (por ``worker_id`` y en el intento ``attempt``, si se
@@ -259,6 +279,8 @@ class TaskQueue(QueueAPI):
                 self._sums["processing"] += now - record.started_at
                 self._sums["finished"] += 1
                 self._events.append((now, task_id, FAILED, lost_by, record.attempts, record.error))
+                if self.retention is not None:
+                    self._retain(task_id, now)
             else:
                 record.state, record.worker_id = PENDING, None
                 self._counts[PENDING] += 1
@@ -306,6 +328,8 @@ class TaskQueue(QueueAPI):
                     self._counts[PENDING] -= 1
                     self._counts[FAILED] += 1
                     self._events.append((now, record.id, FAILED, None, record.attempts, record.error))
+                    if self.retention is not None:
+                        self._retain(record.id, now)
             self.not_empty.notify_all()
             self.all_done.notify_all()
 
@@ -326,7 +350,8 @@ class TaskQueue(QueueAPI):
         with self._lock:
             record = self._tasks.get(task_id)
             if record is None:
-                raise UnknownTaskError(f"La tarea {task_id} no existe en la cola.")
+                raise UnknownTaskError(f"La tarea {task_id} no existe en la cola"
+                                       + (" (o ya se descartó por la retención)." if self.retention else "."))
             return record.snapshot()
 
     def tasks(self) -> list[Task]:
@@ -346,6 +371,14 @@ class TaskQueue(QueueAPI):
             tasks = [record.snapshot(copy=False) for record in self._tasks.values()]
             pending, processing = list(self._pending), set(self._processing)
             counts = dict(self._counts)
+            for state, n in self._trimmed.items():     # se comparan solo las tareas que siguen guardadas
+                counts[state] -= n
             events = list(self._events)
+            truncated = isinstance(self._events, collections.deque) and len(self._events) == self._events.maxlen
         return audit_tasks(tasks, [TaskEvent(*e) for e in events], counts=counts,
-                           pending_ids=pending, processing_ids=processing)
+                           pending_ids=pending, processing_ids=processing, events_truncated=truncated)
+
+    def memory_usage(self) -> dict[str, int]:
+        """Tareas y eventos guardados ahora mismo (lo que crece sin ``retention``)."""
+        with self._lock:
+            return {"tasks": len(self._tasks), "events": len(self._events)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from lab.checks import check_int, is_integer, is_real
@@ -116,6 +117,43 @@ class QueueAPI(abc.ABC):
         stats = self.get_stats()
         counts = ", ".join(f"{state}={stats[state]}" for state in STATES)
         return f"<{type(self).__name__} total={stats['total']} {counts}>"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Cuánto historial guarda una cola, para que su memoria no crezca sin fin.
+
+    ``max_finished``: tareas terminadas (completadas o fallidas) que se guardan, las más
+    recientes; ``max_age``: segundos que se guarda una terminada; ``max_events``: eventos del
+    historial (``timeline``). ``None`` = sin límite. Las pendientes y en proceso no se
+    recortan nunca, y las estadísticas (``get_stats``) siguen contando todo desde el principio.
+    """
+
+    max_finished: int | None = 10_000
+    max_age: float | None = None
+    max_events: int | None = 50_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_finished", "max_events"):
+            value = getattr(self, name)
+            if value is not None:
+                check_int(value, f"Retention.{name}", minimum=0)
+        if self.max_age is not None and not (is_real(self.max_age) and 0 <= self.max_age < math.inf):
+            raise ValueError(f"Retention.max_age debe ser None o segundos >= 0 y recibió {self.max_age!r}.")
+
+    def to_fields(self) -> dict[str, str]:
+        """Los campos que guarda la cola en Redis (texto vacío = sin límite)."""
+        return {"keep_finished": "" if self.max_finished is None else str(self.max_finished),
+                "keep_seconds": "" if self.max_age is None else repr(float(self.max_age)),
+                "keep_events": "" if self.max_events is None else str(self.max_events)}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> "Retention | None":
+        """Lo contrario de ``to_fields``; ``None`` si la cola no tiene retención guardada."""
+        if "keep_finished" not in fields:
+            return None
+        number = lambda key, kind: kind(fields[key]) if fields.get(key, "") != "" else None  # noqa: E731
+        return cls(number("keep_finished", int), number("keep_seconds", float), number("keep_events", int))
 
 
 def check_attempt(attempt: Any) -> int | None:
@@ -350,11 +388,15 @@ def build_stats(counts: Mapping[TaskState, int], sums: Mapping[str, float]) -> d
 
 
 def audit_tasks(tasks: list[Task], events: list[TaskEvent], *, counts: Mapping[TaskState, int] | None = None,
-                pending_ids: list[str] | None = None, processing_ids: set[str] | None = None) -> list[str]:
+                pending_ids: list[str] | None = None, processing_ids: set[str] | None = None,
+                events_truncated: bool = False) -> list[str]:
     """Revisa una cola y devuelve los problemas encontrados, en español (lista vacía si está sana).
 
     Comprueba que cada id está en exactamente un estado, que los contadores cuadran, que
-    las transiciones del historial son legales y que nada se completó dos veces.
+    las transiciones del historial son legales y que nada se completó dos veces. Con
+    retención (``Retention``), ``counts`` son los de las tareas que siguen guardadas y
+    ``events_truncated`` dice que el historial perdió su principio: entonces el primer
+    evento que queda de una tarea puede no ser ``pending``.
     """
     problems: list[str] = []
     by_state = Counter(task.state for task in tasks)
@@ -383,7 +425,7 @@ def audit_tasks(tasks: list[Task], events: list[TaskEvent], *, counts: Mapping[T
     for event in events:
         previous = last.get(event.task_id)
         if previous is None:
-            if event.state is not TaskState.PENDING:
+            if event.state is not TaskState.PENDING and not events_truncated:
                 problems.append(f"La tarea {event.task_id} empezó en '{event.state.value}' en vez de 'pending'.")
         elif event.state not in TRANSITIONS[previous]:
             problems.append(f"La tarea {event.task_id} pasó de '{previous.value}' a '{event.state.value}', "

@@ -26,7 +26,7 @@ def open_queue(url: str | None = None, *, name: str = "default", **options: Any)
     """
     if url is None or url.strip() in MEMORY_URLS:
         allowed = {key: value for key, value in options.items()
-                   if key in ("lease_timeout", "max_attempts", "clock")}
+                   if key in ("lease_timeout", "max_attempts", "clock", "retention")}
         return TaskQueue(**allowed)
     if url.strip().lower().startswith(REDIS_SCHEMES):
         return RedisTaskQueue(url.strip(), name=name, **options)

@@ -32,8 +32,8 @@ from typing import Any, Callable, Iterable
 
 from lab.errors import (QueueConfigError, QueueConnectionError, QueueError, QueueShutDown, QueueStateLostError,
                         UnknownTaskError)
-from lab.workers.queue_api import (QueueAPI, check_attempt, check_payload, check_payloads, check_timeout,
-                                   ownership_error)
+from lab.workers.queue_api import (QueueAPI, Retention, check_attempt, check_payload, check_payloads,
+                                   check_timeout, ownership_error)
 from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
 from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
@@ -53,7 +53,8 @@ class _QueueDefault:
 
 
 QUEUE_DEFAULT: Any = _QueueDefault()
-DEFAULT_OPTIONS = {"lease_timeout": None, "max_attempts": 3}   # los de una cola nueva sin configurar
+DEFAULT_OPTIONS: dict[str, Any] = {"lease_timeout": None, "max_attempts": 3,   # los de una cola nueva
+                                   "retention": None}                           # sin configurar
 
 logger = logging.getLogger("lab.worker.redis")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -86,13 +87,15 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, name: str = "default",
                  lease_timeout: float | None = QUEUE_DEFAULT, max_attempts: int = QUEUE_DEFAULT,
                  clock: Callable[[], float] | None = None, reconnect_timeout: float = 30.0,
-                 socket_timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
-        explicit = {key: value for key, value in (("lease_timeout", lease_timeout), ("max_attempts", max_attempts))
-                    if value is not QUEUE_DEFAULT}
-        self._validate_options(**{**DEFAULT_OPTIONS, **explicit})
+                 socket_timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep,
+                 retention: Retention | None = QUEUE_DEFAULT):
+        explicit = {key: value for key, value in (("lease_timeout", lease_timeout), ("max_attempts", max_attempts),
+                                                  ("retention", retention)) if value is not QUEUE_DEFAULT}
+        self._check_options({**DEFAULT_OPTIONS, **explicit})
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"name debe ser un texto con letras, números, '.', '_' o '-' y recibió {name!r}.")
         self.lease_timeout, self.max_attempts = DEFAULT_OPTIONS["lease_timeout"], DEFAULT_OPTIONS["max_attempts"]
+        self.retention: Retention | None = None
         self._generation: str | None = None      # la de la cola tal como la conoce este cliente
         self.config_stored = False               # True si la cola tiene su configuración guardada
         self.url, self.name, self.prefix = url, name, f"lab:{name}:"
@@ -179,37 +182,50 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     # --- configuración y generación de la cola ---------------------------------------------
 
     def configure(self, **options: Any) -> None:
-        """Guarda ``lease_timeout``/``max_attempts`` con la cola si aún no tiene; si tiene otros, error.
+        """Guarda ``lease_timeout``, ``max_attempts`` y ``retention`` con la cola si aún no tiene; si tiene otros, error.
 
-        Los no indicados toman el valor por defecto (``None`` y 3) al guardarse. Lanza
+        Los no indicados toman el valor por defecto (``None``, 3 y ``None``) al guardarse. Lanza
         ``QueueConfigError`` si la cola ya está configurada con valores distintos de los indicados.
         """
         unknown = set(options) - set(DEFAULT_OPTIONS)
         if unknown:
-            raise TypeError(f"configure() solo admite lease_timeout y max_attempts, no {sorted(unknown)}.")
+            raise TypeError(f"configure() solo admite {', '.join(DEFAULT_OPTIONS)}, no {sorted(unknown)}.")
         wanted = {**DEFAULT_OPTIONS, **options}
-        self._validate_options(**wanted)
+        self._check_options(wanted)
         self._open(create=True, config=wanted)
         clash = {key: value for key, value in options.items() if getattr(self, key) != value}
         if clash:
             asked = " y ".join(f"{key}={value!r}" for key, value in clash.items())
             raise QueueConfigError(
-                f"La cola '{self.name}' ya está configurada con lease_timeout={self.lease_timeout!r} y "
-                f"max_attempts={self.max_attempts!r}, y este cliente pidió {asked}: todos los clientes de una "
-                f"cola usan la misma configuración; omite esas opciones para adoptar la de la cola o usa otro nombre.")
+                f"La cola '{self.name}' ya está configurada con lease_timeout={self.lease_timeout!r}, "
+                f"max_attempts={self.max_attempts!r} y retention={self.retention!r}, y este cliente pidió {asked}: "
+                f"todos los clientes de una cola usan la misma configuración; omite esas opciones para adoptar "
+                f"la de la cola o usa otro nombre.")
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        self._validate_options(options["lease_timeout"], options["max_attempts"])
+        if options["retention"] is not None and not isinstance(options["retention"], Retention):
+            raise TypeError(f"retention debe ser un Retention o None y es {type(options['retention']).__name__}.")
 
     def _open(self, create: bool = False, config: dict[str, Any] | None = None) -> None:
         """Lee (y con ``create``, crea si faltan) la generación y la configuración de la cola."""
         candidate = uuid.uuid4().hex if create and self._generation is None else ""
-        lease = "" if config is None or config["lease_timeout"] is None else repr(float(config["lease_timeout"]))
-        maximum = "" if config is None else str(config["max_attempts"])
-        gen, stored_lease, stored_max = self._run("open", candidate, lease, maximum, "1" if config else "0", raw=True)
+        fields: list[str] = []
+        if config is not None:
+            lease = "" if config["lease_timeout"] is None else repr(float(config["lease_timeout"]))
+            fields = ["lease_timeout", lease, "max_attempts", str(config["max_attempts"])]
+            for key, value in (config["retention"] or Retention(None, None, None)).to_fields().items():
+                fields += [key, value]
+        gen, flat = self._run("open", candidate, "1" if config else "0", *fields, raw=True)
         if self._generation is not None and gen != self._generation:
             raise self._lost_error()
         self._generation = gen or None
-        if stored_max != "":
-            self.lease_timeout = float(stored_lease) if stored_lease != "" else None
-            self.max_attempts = int(stored_max)
+        stored = dict(zip(flat[::2], flat[1::2]))
+        if stored.get("max_attempts", "") != "":
+            self.lease_timeout = float(stored["lease_timeout"]) if stored.get("lease_timeout") else None
+            self.max_attempts = int(stored["max_attempts"])
+            retention = Retention.from_fields(stored)
+            self.retention = None if retention == Retention(None, None, None) else retention
             self.config_stored = True
 
     @property

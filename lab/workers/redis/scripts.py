@@ -67,6 +67,34 @@ local function seen(worker, t, task)
                '{"last_seen":' .. num(t) .. ',"current_task":' .. jstr(task) .. '}')
   end
 end
+-- Retención (``Retention``, guardada en ``config``): descarta las terminadas más antiguas (por número o
+-- por edad; como mucho 100 por llamada, para que ningún script se alargue) y recorta ``events``.
+-- Las pendientes y en proceso no se tocan nunca; ``counts`` anota cuántas se descartaron.
+local function retain(t)
+  local c = redis.call('HMGET', P .. 'config', 'keep_finished', 'keep_seconds', 'keep_events')
+  local keep, age, events = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
+  if keep or age then
+    local n, budget = redis.call('LLEN', P .. 'finished'), 100
+    while n > 0 and budget > 0 do
+      local id = redis.call('LINDEX', P .. 'finished', 0)
+      local f = redis.call('HMGET', tkey(id), 'state', 'finished_at')
+      local over = keep and n > keep
+      local old = age and f[2] and tonumber(f[2]) <= t - age
+      if not (over or old) then break end
+      redis.call('LPOP', P .. 'finished')
+      redis.call('DEL', tkey(id))
+      redis.call('HINCRBY', P .. 'counts', 'trimmed_' .. (f[1] or 'unknown'), 1)
+      n, budget = n - 1, budget - 1
+    end
+  end
+  if events then
+    local m = redis.call('LLEN', P .. 'events')
+    if m > events then
+      redis.call('LTRIM', P .. 'events', m - events, -1)
+      redis.call('HINCRBY', P .. 'counts', 'events_trimmed', m - events)
+    end
+  end
+end
 local function requeue_expired(t, max_attempts)
   local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', t)
   if #expired == 0 then return expired end
@@ -87,6 +115,7 @@ local function requeue_expired(t, max_attempts)
       redis.call('HINCRBY', P .. 'counts', 'failed', 1)
       redis.call('HINCRBYFLOAT', P .. 'sums', 'processing', t - tonumber(f[3]))
       event(t, id, 'failed', lost_by, attempts, err)
+      retain(t)
     else
       redis.call('RPUSH', P .. 'pending', id)
       redis.call('HSET', k, 'state', 'pending')
@@ -229,6 +258,7 @@ local function finish(t, id, target, worker, data, retry, token)
   redis.call('HINCRBYFLOAT', P .. 'sums', 'processing', t - tonumber(f[3]))
   event(t, id, target, f[2], tonumber(f[4]), reason)
   seen(f[2], t, nil)
+  retain(t)
   return {'ok'}
 end
 """
@@ -277,6 +307,7 @@ if ARGV[3] == '1' then
     event(t, id, 'failed', redis.call('HGET', k, 'worker_id'), tonumber(redis.call('HGET', k, 'attempts')), err)
     cancelled = cancelled + 1
   end
+  retain(t)
 end
 for i = 1, 64 do redis.call('LPUSH', P .. 'notify', '1') end
 redis.call('LTRIM', P .. 'notify', 0, 999)
@@ -284,9 +315,9 @@ return cancelled
 """
 
 # Abrir la cola (sin PRELUDE: es lo que da la generación).  ARGV: P, generación nueva ('' = no crear),
-# lease ('' = sin concesiones), max_attempts, configurar (0/1)  →  {generación o '', lease, max_attempts}
-# (los dos últimos '' si la cola aún no tiene configuración). Solo escribe lo que falta: nunca cambia
-# una generación ni una configuración que ya existen.
+# configurar (0/1), campo, valor, campo, valor... (lease_timeout, max_attempts y la retención)
+#   →  {generación o '', config como lista plana campo, valor...} (vacía si la cola no tiene configuración).
+# Solo escribe lo que falta: nunca cambia una generación ni una configuración que ya existen.
 OPEN = r"""
 local P = ARGV[1]
 local gen = redis.call('GET', P .. 'gen')
@@ -294,12 +325,10 @@ if not gen and ARGV[2] ~= '' then
   gen = ARGV[2]
   redis.call('SET', P .. 'gen', gen)
 end
-local c = redis.call('HMGET', P .. 'config', 'lease_timeout', 'max_attempts')
-if not c[2] and ARGV[5] == '1' then
-  redis.call('HSET', P .. 'config', 'lease_timeout', ARGV[3], 'max_attempts', ARGV[4])
-  c = {ARGV[3], ARGV[4]}
+if ARGV[3] == '1' and #ARGV > 3 and redis.call('HEXISTS', P .. 'config', 'max_attempts') == 0 then
+  redis.call('HSET', P .. 'config', unpack(ARGV, 4))
 end
-return {gen or '', c[1] or '', c[2] or ''}
+return {gen or '', redis.call('HGETALL', P .. 'config')}
 """
 
 SCRIPTS: dict[str, str] = {"open": OPEN, "add": ADD, "claim": CLAIM, "heartbeat": HEARTBEAT, "finish": FINISH,

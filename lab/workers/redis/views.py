@@ -21,6 +21,7 @@ class RedisQueueViews:
     _client: Any
     prefix: str
     _generation: str | None
+    retention: Any
     clock: Callable[[], float]
     _fake_clock: Callable[[], float] | None
 
@@ -83,9 +84,18 @@ class RedisQueueViews:
         return [_event_from_json(item) for item in raw]
 
     def _snapshot(self, events: bool = True) -> dict[str, Any]:
-        """Tareas, listas, contadores y eventos leídos en una sola transacción."""
-        count = int(self._retrying(lambda _r: self._client.get(self._key("seq"))) or 0)
-        ids = [f"task-{n:04d}" for n in range(1, count + 1)]
+        """Tareas, listas, contadores y eventos leídos en una sola transacción.
+
+        Sin retención se leen todos los ids de ``seq`` (así aparece también una tarea que no
+        está en ninguna lista); con retención, solo los de las listas (lo que sigue guardado).
+        """
+        if self.retention is None:
+            count = int(self._retrying(lambda _r: self._client.get(self._key("seq"))) or 0)
+            ids = [f"task-{n:04d}" for n in range(1, count + 1)]
+        else:
+            lists = self._transaction(lambda pipe: [pipe.lrange(self._key(k), 0, -1)
+                                                    for k in ("pending", "processing", "finished")])
+            ids = sorted({i for items in lists for i in items}, key=lambda i: (len(i), i))
 
         def fill(pipe: Any) -> None:
             pipe.hgetall(self._key("counts"))
@@ -96,8 +106,11 @@ class RedisQueueViews:
                 pipe.hgetall(self._key(f"task:{task_id}"))
 
         counts, pending, processing, finished, raw_events, leases, *hashes = self._transaction(fill)
+        retained = _counts(counts, len(pending), len(processing))
+        for state in (TaskState.COMPLETED, TaskState.FAILED):       # las descartadas por la retención
+            retained[state] -= int(counts.get(f"trimmed_{state.value}", 0))
         return {"tasks": [_task_from_hash(h) for h in hashes if h],
-                "counts": _counts(counts, len(pending), len(processing)),
+                "counts": retained, "events_truncated": int(counts.get("events_trimmed", 0)) > 0,
                 "pending": pending, "processing": processing, "finished": finished, "leases": leases,
                 "events": [_event_from_json(item) for item in raw_events]}
 
@@ -110,7 +123,7 @@ class RedisQueueViews:
         snap = self._snapshot()
         tasks = snap["tasks"]
         problems = audit_tasks(tasks, snap["events"], counts=snap["counts"], pending_ids=snap["pending"],
-                               processing_ids=set(snap["processing"]))
+                               processing_ids=set(snap["processing"]), events_truncated=snap["events_truncated"])
         for task_id in sorted({t for t in snap["processing"] if snap["processing"].count(t) > 1}):
             problems.append(f"La tarea {task_id} está {snap['processing'].count(task_id)} veces en la lista "
                             f"de en proceso.")
@@ -123,6 +136,21 @@ class RedisQueueViews:
             problems.append(f"Las concesiones no cuadran con las tareas en proceso: "
                             f"{sorted(set(snap['leases']) ^ leased)}.")
         return problems
+
+    def memory_usage(self) -> dict[str, int]:
+        """Memoria que ocupa la cola en Redis: ``bytes`` (``MEMORY USAGE`` de cada clave), ``keys``,
+        ``tasks`` guardadas y ``events`` del historial. Recorre todas las claves: para ``stats``, no
+        para cada tarea."""
+        keys = list(self._client.scan_iter(match=self.prefix + "*", count=1000))
+        total = 0
+        for start in range(0, len(keys), 1000):
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys[start:start + 1000]:
+                pipe.memory_usage(key)
+            total += sum(size or 0 for size in pipe.execute())
+        events = self._retrying(lambda _r: self._client.llen(self._key("events")))
+        tasks = sum(1 for key in keys if key.startswith(self.prefix + "task:"))
+        return {"bytes": total, "keys": len(keys), "tasks": tasks, "events": int(events)}
 
     # --- registro de workers -------------------------------------------------------------------
 
