@@ -15,7 +15,7 @@ import pytest
 
 from lab.errors import InvalidTaskError
 from lab.workers import SimpleWorker, TaskQueue, TaskState
-from lab.workers.queue_api import JSON_MAX_INT, MAX_PAYLOAD_DEPTH, check_payload
+from lab.workers.jsonpayload import JSON_MAX_INT, MAX_PAYLOAD_DEPTH, check_payload
 
 
 def payload(n: int) -> dict:

@@ -15,8 +15,9 @@ import time
 from typing import Any, Callable, Iterable
 
 from lab.errors import QueueShutDown, UnknownTaskError
-from lab.workers.queue_api import (QueueAPI, Retention, audit_tasks, build_stats, check_attempt, check_payload,
-                                   check_payloads, check_timeout, copy_json, ownership_error, ownership_problem)
+from lab.workers.jsonpayload import check_payload, check_payloads, copy_json
+from lab.workers.leases import check_attempt, ownership_error, ownership_problem
+from lab.workers.queue_api import QueueAPI, Retention, audit_tasks, build_stats, check_timeout
 from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
 
 PENDING, PROCESSING = TaskState.PENDING, TaskState.PROCESSING

@@ -1,7 +1,7 @@
 """``RedisTaskQueue``: la misma cola que ``TaskQueue``, pero guardada en un servidor Redis.
 
 Varios procesos (y máquinas) comparten la cola con solo usar la misma URL y el mismo
-``name``. Cada transición es un script Lua atómico (``redis_scripts.py``), los ids salen de
+``name``. Cada transición es un script Lua atómico (``scripts.py``), los ids salen de
 ``INCR`` y un id pasa de la lista ``pending`` a ``processing`` y a ``finished`` sin salir
 nunca de Redis (cola fiable). En el servidor solo hay JSON, nunca pickle.
 
@@ -15,26 +15,26 @@ hasta el próximo vencimiento de una concesión. ``join`` sondea con espera crec
 
 Si Redis se cae, cada operación se reintenta con espera exponencial (hasta
 ``reconnect_timeout`` segundos) y después lanza ``QueueConnectionError``; si Redis rechaza
-una orden (sin memoria, réplica de solo lectura, permisos ACL) lanza ``QueueError``.
+una orden (sin memoria, réplica de solo lectura, permisos ACL) lanza ``QueueError``
+(``RedisConnection``, en ``connection.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from lab.errors import (QueueConfigError, QueueConnectionError, QueueError, QueueShutDown, QueueStateLostError,
-                        UnknownTaskError)
-from lab.workers.queue_api import (QueueAPI, Retention, check_attempt, check_payload, check_payloads,
-                                   check_timeout, ownership_error)
-from lab.workers.redis.connect import check_redis_url, describe_redis_error, import_redis, safe_url
+from lab.errors import (QueueConfigError, QueueError, QueueShutDown, QueueStateLostError, UnknownTaskError)
+from lab.workers.jsonpayload import check_payload, check_payloads
+from lab.workers.leases import check_attempt, ownership_error
+from lab.workers.queue_api import QueueAPI, Retention, check_timeout
+from lab.workers.redis.connect import safe_url
+from lab.workers.redis.connection import LOST_MARK, RedisConnection
 from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
 from lab.workers.task import Task
@@ -99,26 +99,15 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         self._generation: str | None = None      # la de la cola tal como la conoce este cliente
         self.config_stored = False               # True si la cola tiene su configuración guardada
         self.url, self.name, self.prefix = url, name, f"lab:{name}:"
-        self.reconnect_timeout, self._sleep = reconnect_timeout, sleep
+        self.reconnect_timeout = reconnect_timeout
         self._fake_clock = clock
-        self.clock: Callable[[], float] = clock or self.server_time
-        self._redis = import_redis()
-        check_redis_url(url)
-        try:
-            self._client = self._redis.Redis.from_url(
-                url, decode_responses=True, protocol=2, socket_timeout=socket_timeout,
-                socket_connect_timeout=min(socket_timeout, 5.0), health_check_interval=15)
-        except (ValueError, TypeError) as exc:
-            raise QueueConnectionError(
-                f"La URL de Redis {safe_url(url)!r} no es válida ({exc}); debe ser como "
-                f"redis://[:contraseña@]host:6379/0, rediss://... (TLS) o unix:///ruta/redis.sock.") from exc
+        self._conn = RedisConnection(url, lost_error=self._lost_error, reconnect_timeout=reconnect_timeout,
+                                     socket_timeout=socket_timeout, sleep=sleep)
+        self._client, self._retrying = self._conn.client, self._conn.retrying
+        self.clock: Callable[[], float] = clock or self._conn.server_time
         self._options = {"name": name, **explicit,
                          "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
-        self._shas = {key: hashlib.sha1(source.encode()).hexdigest() for key, source in SCRIPTS.items()}
         self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
-        self._outage_lock = threading.Lock()
-        self._give_up = threading.Event()  # stop_reconnecting(): no esperar más a que Redis vuelva
-        self._outage = False
         self.ping()
         if explicit:
             self.configure(**explicit)
@@ -129,55 +118,27 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         """Copiada a otro proceso (p. ej. un pool de procesos) abre su propia conexión a la misma cola."""
         return (_reopen, (self.url, self._options))
 
-    # --- conexión ------------------------------------------------------------------------
+    # --- conexión (``RedisConnection``: reintentos, cortes y scripts) ------------------------
 
     def ping(self) -> None:
         """Comprueba que Redis responde (sin reintentos); si no, ``QueueConnectionError`` clara."""
-        try:
-            self._client.ping()
-        except TypeError as exc:  # una opción de la URL que no vale para ese tipo de conexión
-            raise QueueConnectionError(
-                f"La URL de Redis {safe_url(self.url)} lleva una opción que no vale para esa conexión "
-                f"({exc}); las opciones ssl_* solo valen con rediss://.") from exc
-        except self._redis.RedisError as exc:
-            cause = describe_redis_error(exc)
-            if cause.startswith("Redis"):
-                raise QueueConnectionError(f"{cause} (servidor {safe_url(self.url)}).") from exc
-            raise QueueConnectionError(
-                f"No se puede conectar con Redis en {safe_url(self.url)}: {cause}; "
-                f"¿está arrancado redis-server y es correcta la URL?") from exc
+        self._conn.ping()
 
-    def _retrying(self, operation: Callable[[bool], Any]) -> Any:
-        """Ejecuta ``operation(reintento)`` reintentando con espera exponencial si se pierde la conexión."""
-        errors = (self._redis.ConnectionError, self._redis.TimeoutError)
-        deadline, delay, retry = None, 0.05, False
-        while True:
-            try:
-                result = operation(retry)
-            except errors as exc:
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self.reconnect_timeout
-                    self._set_outage(True, exc)
-                if self._give_up.is_set():
-                    raise QueueConnectionError(
-                        f"Sin conexión con Redis en {safe_url(self.url)}: se deja de esperar porque el "
-                        f"worker se está parando ({describe_redis_error(exc)}).") from exc
-                if now >= deadline:
-                    raise QueueConnectionError(
-                        f"Se perdió la conexión con Redis en {safe_url(self.url)} y no volvió en "
-                        f"{self.reconnect_timeout:g}s ({describe_redis_error(exc)}).") from exc
-                self._sleep(delay)
-                delay, retry = min(delay * 2, 1.0), True
-                continue
-            except self._redis.ResponseError as exc:  # p. ej. sin memoria, réplica de solo lectura, ACL
-                if str(exc).startswith("LABLOST"):
-                    raise self._lost_error() from None
-                raise QueueError(f"Redis en {safe_url(self.url)} rechazó la operación: "
-                                 f"{str(exc).strip().rstrip('.')}.") from exc
-            if retry:
-                self._set_outage(False)
-            return result
+    def server_time(self) -> float:
+        """El reloj del servidor Redis, en segundos (el que usan las colas sin ``clock=``)."""
+        return self._conn.server_time()
+
+    def persistence_problem(self) -> str | None:
+        """Una frase si el servidor no guarda nada en disco (``appendonly no`` y ``save ""``); si no, ``None``."""
+        return self._conn.persistence_problem()
+
+    def stop_reconnecting(self) -> None:
+        """Deja de reintentar: si Redis no responde, la próxima operación falla enseguida.
+
+        Lo usa un worker al recibir SIGTERM/SIGINT para no quedarse ``reconnect_timeout``
+        segundos esperando a un Redis caído; con Redis en marcha no cambia nada.
+        """
+        self._conn.stop_reconnecting()
 
     # --- configuración y generación de la cola ---------------------------------------------
 
@@ -239,43 +200,6 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             f"persistencia o alguien borró sus claves?): sus tareas pendientes y en proceso se han perdido; "
             f"arranca Redis con --appendonly yes y vuelve a encolarlas.")
 
-    def persistence_problem(self) -> str | None:
-        """Una frase si el servidor no guarda nada en disco (``appendonly no`` y ``save ""``); si no, ``None``.
-
-        Si el servidor no deja consultar CONFIG (ACL, servicio gestionado) devuelve ``None``.
-        """
-        try:
-            appendonly = self._client.config_get("appendonly").get("appendonly", "")
-            save = self._client.config_get("save").get("save", "")
-        except self._redis.RedisError:
-            return None
-        if appendonly == "yes" or save.strip():
-            return None
-        return (f"Redis en {safe_url(self.url)} no guarda nada en disco (appendonly no, save \"\"): si se "
-                f"reinicia, la cola se pierde entera; arréglalo con redis-cli CONFIG SET appendonly yes "
-                f"(o arranca redis-server con --appendonly yes).")
-
-    def stop_reconnecting(self) -> None:
-        """Deja de reintentar: si Redis no responde, la próxima operación falla enseguida.
-
-        Lo usa un worker al recibir SIGTERM/SIGINT para no quedarse ``reconnect_timeout``
-        segundos esperando a un Redis caído; con Redis en marcha no cambia nada.
-        """
-        self._give_up.set()
-
-    def _set_outage(self, down: bool, exc: Exception | None = None) -> None:
-        """Avisa en el log una sola vez al perder la conexión y otra al recuperarla."""
-        with self._outage_lock:
-            if down == self._outage:
-                return
-            self._outage = down
-        extra = {"worker_id": "redis"}
-        if down:
-            logger.warning(f"🔌 Sin conexión con Redis en {safe_url(self.url)} ({describe_redis_error(exc)}); "
-                           f"reintentando durante {self.reconnect_timeout:g}s", extra=extra)
-        else:
-            logger.warning(f"🔌 Conexión con Redis en {safe_url(self.url)} recuperada", extra=extra)
-
     def _run(self, script: str, *args: Any, raw: bool = False) -> Any:
         """Llama al script ``script`` con ``P`` (y la generación) y el instante actual delante de ``args``.
 
@@ -286,26 +210,16 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         if not raw and self._generation is None:
             self._open(create=script == "add")
 
-        def call(retry: bool) -> Any:
+        def values(retry: bool) -> list[Any]:
             head = [self.prefix] if raw else [self._prefix_arg(), self._now_arg()]
-            values = [*head, *(a(retry) if callable(a) else a for a in args)]
-            try:
-                return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
-            except self._redis.exceptions.NoScriptError:
-                self._shas[script] = self._client.script_load(SCRIPTS[script])
-                return self._client.execute_command("EVALSHA", self._shas[script], 0, *values)
-        return self._retrying(call)
+            return [*head, *(a(retry) if callable(a) else a for a in args)]
+        return self._conn.run_script(script, values)
 
     def _prefix_arg(self) -> str:
         return f"{self.prefix}\n{self._generation or ''}"
 
     def _now_arg(self) -> str:
         return "" if self._fake_clock is None else repr(float(self._fake_clock()))
-
-    def server_time(self) -> float:
-        """El reloj del servidor Redis, en segundos (el que usan las colas sin ``clock=``)."""
-        seconds, micros = self._retrying(lambda _retry: self._client.time())
-        return seconds + micros / 1_000_000
 
     # --- producir --------------------------------------------------------------------------
 
@@ -340,7 +254,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         replies = self._retrying(run)
         for reply in replies:
             if isinstance(reply, Exception):
-                if str(reply).startswith("LABLOST"):
+                if str(reply).startswith(LOST_MARK):
                     raise self._lost_error()
                 raise QueueError(f"Redis en {safe_url(self.url)} rechazó la operación: {str(reply).strip().rstrip('.')}.")
         if any(reply[0] == "closed" for reply in replies):
