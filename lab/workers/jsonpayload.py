@@ -159,7 +159,10 @@ def copy_json(value: Any) -> Any:
     tarea guardada. Para un payload plano cuesta como un ``dict(...)``.
     """
     if type(value) is dict:
-        return {key: item if type(item) in _SCALARS else copy_json(item) for key, item in value.items()}
+        for item in value.values():
+            if type(item) not in _SCALARS:
+                return {key: item if type(item) in _SCALARS else copy_json(item) for key, item in value.items()}
+        return value.copy()   # plano (lo corriente): dict.copy() cuesta la mitad que la comprensión
     if type(value) is list:
         return [item if type(item) in _SCALARS else copy_json(item) for item in value]
     return value

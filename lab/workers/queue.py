@@ -83,6 +83,10 @@ class TaskQueue(QueueAPI):
         # all_done: se avisa cuando ya no queda nada pendiente ni en proceso, o al cerrar;
         # quien espera en join() comprueba si ha terminado.
         self.all_done = threading.Condition(self._lock)
+        # Cuántos hilos esperan en cada condición, para no avisar si no hay nadie. Importa: cada
+        # notify() comprueba el cerrojo aunque no haya nadie esperando, y sin este atajo la sección
+        # ``queue`` de ``python -m lab bench`` pasa de ~9 a ~12 µs por tarea (objetivo: 10 µs).
+        self._get_waiters = self._join_waiters = 0
         self._tasks: dict[str, _Record] = {}
         self._pending: collections.deque[str] = collections.deque()
         self._processing: set[str] = set()
@@ -110,7 +114,8 @@ class TaskQueue(QueueAPI):
             if self._shutdown:
                 raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
             task_id = self._add_locked(payload, self.clock())
-            self.not_empty.notify()
+            if self._get_waiters:
+                self.not_empty.notify()
             return task_id
 
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
@@ -160,7 +165,11 @@ class TaskQueue(QueueAPI):
                     return None
                 if self._processing and self.lease_timeout is not None:
                     remaining = min(remaining, _LEASE_POLL)
-                self.not_empty.wait(None if remaining == _INF else remaining)
+                self._get_waiters += 1
+                try:
+                    self.not_empty.wait(None if remaining == _INF else remaining)
+                finally:
+                    self._get_waiters -= 1
                 self._requeue_expired_locked()
             record = self._tasks[self._pending.popleft()]
             now = self.clock()
@@ -225,7 +234,7 @@ class TaskQueue(QueueAPI):
             self._events.append((now, task_id, state, record.worker_id, record.attempts, error))
             if self.retention is not None:
                 self._retain(task_id, now)
-            if not self._pending and not self._processing:
+            if self._join_waiters and not self._pending and not self._processing:
                 self.all_done.notify_all()
 
     def _retain(self, task_id: str, now: float) -> None:
@@ -308,7 +317,11 @@ class TaskQueue(QueueAPI):
                     return False
                 if self._processing and self.lease_timeout is not None:
                     remaining = _LEASE_POLL if remaining is None else min(remaining, _LEASE_POLL)
-                self.all_done.wait(remaining)
+                self._join_waiters += 1
+                try:
+                    self.all_done.wait(remaining)
+                finally:
+                    self._join_waiters -= 1
                 self._requeue_expired_locked()
             return True
 
