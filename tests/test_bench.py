@@ -46,7 +46,7 @@ def test_bench_command_quick_json_has_the_documented_keys(tmp_path, capsys):
                                                                              report["sections"]["threads"]["rows"])
     assert any(n.startswith("ProcessWorkerPool(") and "ProcessPoolExecutor" in n for n in names)
     assert any("límite de la máquina" in n for n in names)
-    assert any(n.startswith("TaskQueue add+get+mark, un hilo") for n in names)
+    assert any(n.startswith("TaskQueue / queue.Queue, un hilo") for n in names)
     filters = [row for row in report["rows"] if row["section"] == "filters"]
     assert len(filters) == 7 and all(row["max_channel_diff"] <= 1 for row in filters)
     assert report["sections"]["allocator"]["rows"][0]["same_output"] is True

@@ -104,6 +104,15 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.1f}"
 
 
+def _amount(value: float, unit: str) -> str:
+    """Un tiempo de una fila de comparación: en s, ms o µs según su tamaño (``s`` y ``s/tarea``)."""
+    if not unit.startswith("s"):
+        return f"{value:.1f}"
+    if value >= 0.1:
+        return f"{value:.3f}s"
+    return f"{value * 1e3:.2f}ms" if value >= 1e-4 else f"{value * 1e6:.1f}µs"
+
+
 def _target(row: dict[str, Any]) -> str:
     target = row.get("target")
     if not target:
@@ -132,10 +141,10 @@ def format_table(report: dict[str, Any]) -> str:
             main = f"{_fmt(v['median'], row['unit'])} ({_fmt(v['min'], row['unit'])}–{_fmt(v['max'], row['unit'])}){unit}"
             lines.append(f"{mark}{row['name']:<52} {main:>28} {'':>10} {'':>19}  {goal}")
         else:
-            lab_s, base, ratio = row["lab"], row["baseline"], row["ratio"]
-            main = f"{_fmt(lab_s['median'], 's')} ({_fmt(lab_s['min'], 's')}–{_fmt(lab_s['max'], 's')})"
+            lab_s, base, ratio, unit = row["lab"], row["baseline"], row["ratio"], row["unit"]
+            main = f"{_amount(lab_s['median'], unit)} ({_amount(lab_s['min'], unit)}–{_amount(lab_s['max'], unit)})"
             r = "—" if ratio is None else f"{ratio['median']:.3f} ({ratio['min']:.2f}–{ratio['max']:.2f})"
-            lines.append(f"{mark}{row['name']:<52} {main:>28} {_fmt(base['median'], 's'):>10} {r:>19}  {goal}")
+            lines.append(f"{mark}{row['name']:<52} {main:>28} {_amount(base['median'], unit):>10} {r:>19}  {goal}")
         note = row.get("note", "")
         if row.get("ratio"):
             note = f"razón de los mínimos {row['ratio']['of_min']:.3f}" + (f"; {note}" if note else "")

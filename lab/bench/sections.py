@@ -32,7 +32,11 @@ from lab.workers.logs import GuideFormatter, configure_logging
 from lab.workers.pool import ProcessWorkerPool
 from lab.workers.process.child import default_start_method
 
-FRAMEWORK_TARGET, EXECUTOR_TARGET, LIMIT_TARGET, QUEUE_TARGET_US = 1.03, 0.97, 0.90, 10.0
+FRAMEWORK_TARGET, EXECUTOR_TARGET, LIMIT_TARGET = 1.03, 0.97, 0.90
+#: La cola frente a ``queue.Queue``, en la misma ronda: como mucho 4 veces su coste. Antes era «10 µs por
+#: tarea», pero en esta máquina compartida el mismo código midió 7,9 y 15 µs con minutos de diferencia;
+#: 4× es ese objetivo cuando ``queue.Queue`` cuesta 2,5 µs (lo que costaba al fijarlo).
+QUEUE_TARGET_RATIO = 4.0
 # Un filtro que envuelve una llamada de Pillow hace esa misma llamada: la razón esperada es 1. El
 # objetivo solo detecta copias o conversiones de más (que cuestan un 30 % o más); con la máquina
 # compartida, la razón de una operación de milisegundos oscila ±15 % entre ejecuciones.
@@ -267,9 +271,11 @@ def queue_cost(ctx: BenchContext) -> list[dict[str, Any]]:
             "lab": lambda n=n_threads: _queue_time(TaskQueue, _lab_queue_ops, total, n),
             "std": lambda n=n_threads: _queue_time(stdlib_queue.Queue, _std_queue_ops, total, n)}, ctx.rounds,
             warmup=True)
-        rows.append(metric("queue", f"TaskQueue add+get+mark, {label}", samples["lab"], unit="µs/tarea",
-                           op="<=" if n_threads == 1 else None, target=QUEUE_TARGET_US if n_threads == 1 else None,
-                           note=f"queue.Queue put+get: {min(samples['std']):.1f} µs/tarea (mín.); {total} tareas"))
+        one = n_threads == 1
+        rows.append(compare("queue", f"TaskQueue / queue.Queue, {label}", samples["lab"], samples["std"],
+                            higher_is_better=False, op="<=" if one else None, target=QUEUE_TARGET_RATIO if one else None,
+                            unit="µs/tarea", note=f"TaskQueue add+get+mark frente a queue.Queue put+get+task_done "
+                                                  f"(µs por tarea, misma ronda); {total} tareas"))
     return rows
 
 
