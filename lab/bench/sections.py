@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import queue as stdlib_queue
@@ -265,6 +266,18 @@ def _queue_time(make: Callable[[], Any], ops: Callable[..., None], total: int, n
 def queue_cost(ctx: BenchContext) -> list[dict[str, Any]]:
     """µs por tarea: ``TaskQueue`` add + get + mark frente a ``queue.Queue`` put + get + task_done."""
     total = 2_000 if ctx.quick else 20_000
+    # Lo que dejaron en memoria las secciones anteriores (imágenes, pools) no se mide: con el montón
+    # congelado el recolector de basura no lo recorre. Importa porque la cola crea objetos en cada
+    # tarea y queue.Queue casi ninguno: sin esto la razón sube de ~2,7 a ~3,4 con 2 millones de objetos vivos.
+    gc.collect()
+    gc.freeze()
+    try:
+        return _queue_rows(ctx, total)
+    finally:
+        gc.unfreeze()
+
+
+def _queue_rows(ctx: BenchContext, total: int) -> list[dict[str, Any]]:
     rows = []
     for n_threads, label in ((1, "un hilo"), (4, "4 hilos a la vez")):
         samples = interleaved({
