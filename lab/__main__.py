@@ -15,11 +15,11 @@ from typing import Sequence
 from lab import bench, demos
 from lab.cli import queue_commands, redis_command
 from lab.cli.spanish import spanish_argparse
-from lab.course import check, grade, nav, release
+from lab.course import commands as course_commands
 from lab.errors import LabError
 
 #: Módulos con órdenes, en el orden en que aparecen en la ayuda.
-COMMANDS = (demos, queue_commands, redis_command, release, grade, check, nav, bench)
+COMMANDS = (demos, queue_commands, redis_command, course_commands, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ usaría y ``--measure N`` mide cuánto tarda en arrancar.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import time
@@ -35,6 +36,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"❌ {exc}", file=sys.stderr)
         return 2
     print(f"✅ {server.binary.describe()}\n   escuchando en {server.url} (PID {server.pid}); Ctrl-C para pararlo")
+    signal.signal(signal.SIGTERM, _interrupt)   # kill (SIGTERM) para el servidor igual que Ctrl-C
     try:
         while server.running:
             time.sleep(0.5)
@@ -45,6 +47,10 @@ def command(args: argparse.Namespace) -> int:
     print("Redis parado.")
     return 0
 
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def add_parser(subparsers: Any) -> None:

@@ -10,24 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
 
-from lab.course.grade import add_limit_options, limits_of
-from lab.course.results import PASSED, format_table
+from lab.course.grade import limits_of
+from lab.course.results import format_table
 from lab.course.submission import grade_submission
-
-
-def add_parser(subparsers: Any) -> None:
-    """Registra la orden ``check`` en la línea de órdenes (``python -m lab check``)."""
-    parser = subparsers.add_parser(
-        "check", help="comprueba tu cuaderno de ejercicios (sin las comprobaciones ocultas)",
-        description="Ejecuta de cero tu cuaderno de ejercicios y muestra qué ejercicios pasan sus comprobaciones "
-                    "visibles (las ocultas solo se ejecutan al corregir).")
-    parser.add_argument("notebooks", nargs="+", type=Path, metavar="CUADERNO",
-                        help="por ejemplo notebooks/ejercicios/05-Varios-workers-y-speedup.ipynb")
-    add_limit_options(parser)
-    parser.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:

@@ -23,46 +23,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from lab.course.gradebook import Progress, by_student, collect, grade_all, notes_of, write_outputs
-from lab.course.release import ROOT, SOURCE_DIR, STUDENT_DIR
 from lab.course.results import (FAILED, NOT_RUN, PASSED, UNGRADABLE, ExerciseResult, NotebookReport, format_table,
                                 summarize)
 from lab.course.runner import CellResult, Limits, error_line, first_line
 from lab.course.submission import grade_notebook, grade_submission
 
 __all__ = ["FAILED", "NOT_RUN", "PASSED", "UNGRADABLE", "CellResult", "ExerciseResult", "Limits", "NotebookReport",
-           "add_parser", "command", "error_line", "first_line", "format_table", "grade_notebook",
+           "command", "error_line", "first_line", "format_table", "grade_notebook",
            "grade_submission", "main", "summarize"]
-
-
-def add_limit_options(parser: argparse.ArgumentParser) -> None:
-    """Las opciones de límites comunes a ``grade`` y ``check``."""
-    parser.add_argument("--timeout", type=float, default=30, help="segundos máximos por celda (30)")
-    parser.add_argument("--timeout-cuaderno", dest="notebook_timeout", type=float, default=300,
-                        help="segundos máximos por cuaderno entero (300)")
-    parser.add_argument("--memoria", dest="memory_mb", type=float, default=1024,
-                        help="MB de memoria extra por kernel (1024; 0 = sin límite; solo Linux y macOS)")
-    parser.add_argument("--fuentes", dest="source_dir", type=Path, default=SOURCE_DIR,
-                        help="carpeta con los cuadernos de soluciones (ejercicios/soluciones)")
-
-
-def add_parser(subparsers: Any) -> None:
-    """Registra la orden ``grade`` en la línea de órdenes (``python -m lab grade``)."""
-    parser = subparsers.add_parser(
-        "grade", help="corrige cuadernos de ejercicios o una clase entera",
-        description="Corrige cuadernos de ejercicios, o una clase entera (una carpeta con una subcarpeta por "
-                    "estudiante), reconstruyéndolos desde su fuente y con comprobaciones ocultas.")
-    parser.add_argument("paths", nargs="*", default=[str(STUDENT_DIR)],
-                        help=f"cuadernos, carpetas de cuadernos o una carpeta de entregas "
-                             f"(por defecto {STUDENT_DIR.relative_to(ROOT)})")
-    add_limit_options(parser)
-    parser.add_argument("--paralelo", dest="parallel", type=int, default=None,
-                        help="kernels de Jupyter a la vez (por defecto, tantos como núcleos tiene la máquina)")
-    parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas",
-                        help="carpeta donde escribir notas.csv, notas.json, notas.xml y devoluciones/ (output/notas)")
-    parser.set_defaults(func=command)
 
 
 def limits_of(args: argparse.Namespace) -> Limits:

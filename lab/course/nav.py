@@ -16,14 +16,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
-from lab import PROJECT_DIR
+from lab.course import NOTEBOOKS_DIR
 
 
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 NAV_TAG = "nav"
 INDEX_NAME = "00-Indice.ipynb"
 _NAME = re.compile(r"^\d\d-[A-Za-z0-9-]+\.ipynb$")
@@ -85,14 +83,6 @@ def update(folder: Path = NOTEBOOKS_DIR, check: bool = False) -> list[Path]:
         if not check:
             nbformat.write(new, path)
     return stale
-
-
-def add_parser(subparsers: Any) -> None:
-    """Registra la orden ``nav`` en la línea de órdenes (``python -m lab nav``)."""
-    parser = subparsers.add_parser("nav", help="regenera (o comprueba) la barra de navegación de los cuadernos", description="Regenera (o comprueba) la barra de navegación de los cuadernos.")
-    parser.add_argument("--check", action="store_true", help="solo comprobar; error si hay barras desfasadas")
-    parser.add_argument("--dir", type=Path, default=NOTEBOOKS_DIR, help="carpeta de los cuadernos")
-    parser.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import nbformat
 
-from lab.course.release import (CHECK_TAG, HIDDEN_TAG, MARKER_RE, SOLUTION_TAG, SOURCE_DIR, _python_source,
-                                exercise_of, is_check, strip_regions)
+from lab.course.release import (HIDDEN_TAG, MARKER_RE, SOLUTION_TAG, SOURCE_DIR, _python_source, exercise_of,
+                                is_check, strip_regions)
 from lab.errors import LabError
 
 POINTS_TAG = "puntos:"

@@ -35,16 +35,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
 from lab import PROJECT_DIR
+from lab.course import SOURCE_DIR, STUDENT_DIR
 from lab.errors import LabError
 
 ROOT = PROJECT_DIR
-SOURCE_DIR = ROOT / "ejercicios" / "soluciones"
-STUDENT_DIR = ROOT / "notebooks" / "ejercicios"
 
 EXERCISE_TAG = "ejercicio:"
 CHECK_TAG = "comprobacion"
@@ -284,16 +282,6 @@ def release(src: Path = SOURCE_DIR, dest: Path = STUDENT_DIR, *, check: bool = F
         else:
             outcomes.append(Outcome(extra, "sobrante", f"no hay {extra.name} en {src}"))
     return outcomes
-
-
-def add_parser(subparsers: Any) -> None:
-    """Registra la orden ``student`` en la línea de órdenes (``python -m lab student``)."""
-    parser = subparsers.add_parser("student", help="genera los cuadernos de ejercicios del alumnado", description="Genera los cuadernos de ejercicios del alumnado.")
-    parser.add_argument("--check", action="store_true",
-                        help="no escribe nada; sale con 1 si algún cuaderno del alumnado está desfasado")
-    parser.add_argument("--src", type=Path, default=SOURCE_DIR, help="carpeta con los cuadernos de soluciones")
-    parser.add_argument("--dest", type=Path, default=STUDENT_DIR, help="carpeta de los cuadernos del alumnado")
-    parser.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:
