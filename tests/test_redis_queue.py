@@ -277,3 +277,38 @@ def test_worker_stopped_without_retry_does_not_wait_for_a_dead_server(redis_url)
     dead._client = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", decode_responses=True)
     dead.reconnect_timeout = 3600                        # si reintentara, el test se quedaría colgado
     assert dead.worker_stopped("w1", retry=False) is False
+
+
+@pytest.mark.parametrize("count", [1, 3, 1200])   # 1200: add_tasks en lotes dentro de MULTI/EXEC
+def test_an_add_whose_reply_is_lost_is_not_enqueued_twice(redis_url, count):
+    """Redis aplica el alta pero la respuesta se pierde con la conexión: el reintento no duplica tareas."""
+    queue = make_redis_queue(redis_url)
+    queue.add_task({"image_path": "antes.jpg", "output_path": "antes.jpg"})   # la cola ya existe: se pierde el alta
+    client = queue._conn.client
+    lost = {"left": 1}
+
+    def drop_reply(real):
+        def call(*args, **kwargs):
+            reply = real(*args, **kwargs)
+            if lost["left"]:
+                lost["left"] -= 1
+                raise queue._conn.redis.ConnectionError("Connection reset by peer")  # el alta ya se aplicó
+            return reply
+        return call
+
+    payloads = [{"image_path": f"in-{i}.jpg", "output_path": f"out-{i}.jpg"} for i in range(count)]
+    if count > 500:
+        real_pipeline = client.pipeline
+
+        def pipeline(*args, **kwargs):
+            pipe = real_pipeline(*args, **kwargs)
+            pipe.execute = drop_reply(pipe.execute)
+            return pipe
+        client.pipeline = pipeline
+        ids = queue.add_tasks(payloads)
+    else:
+        client.execute_command = drop_reply(client.execute_command)
+        ids = queue.add_tasks(payloads) if count > 1 else [queue.add_task(payloads[0])]
+    assert lost["left"] == 0, "la respuesta perdida no llegó a simularse"
+    assert len(ids) == len(set(ids)) == count
+    assert queue.get_stats()["total"] == count + 1 and queue.audit() == []

@@ -107,7 +107,7 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         self.clock: Callable[[], float] = clock or self._conn.server_time
         self._options = {"name": name, **explicit,
                          "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
-        self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task
+        self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task y add
         self.ping()
         if explicit:
             self.configure(**explicit)
@@ -245,10 +245,13 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         if self._generation is None:
             self._open(create=True)
 
+        call = next(self._tokens)
+        tickets = [self._add_ticket(call, part) for part in range(len(batches))]
+
         def run(_retry: bool) -> list:
             pipe = self._client.pipeline(transaction=True)
-            for batch in batches:   # EVAL con el código (no EVALSHA): sin NOSCRIPT a medias dentro de MULTI
-                pipe.execute_command("EVAL", SCRIPTS["add"], 0, self._prefix_arg(), self._now_arg(), *batch)
+            for batch, ticket in zip(batches, tickets):   # EVAL (no EVALSHA): sin NOSCRIPT a medias en MULTI
+                pipe.execute_command("EVAL", SCRIPTS["add"], 0, self._prefix_arg(), self._now_arg(), ticket, *batch)
             return pipe.execute(raise_on_error=False)
 
         replies = self._retrying(run)
@@ -261,8 +264,13 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
         return [task_id for reply in replies for task_id in reply[1:]]
 
+    def _add_ticket(self, call: int, part: int = 0) -> str:
+        """La ficha de un alta (``cliente:lote llamada``): si se reintenta tras perder la respuesta, Redis
+        devuelve los mismos ids en vez de encolar otra vez (cada lote de ``add_tasks`` tiene la suya)."""
+        return f"{self._token_prefix[:-1]}:{part} {call}"
+
     def _add(self, payloads: list[dict[str, Any]]) -> list[str]:
-        reply = self._run("add", *(_encode(p) for p in payloads))
+        reply = self._run("add", self._add_ticket(next(self._tokens)), *(_encode(p) for p in payloads))
         if reply[0] == "closed":
             raise QueueShutDown("La cola está cerrada (shutdown) y no acepta tareas nuevas.")
         return list(reply[1:])

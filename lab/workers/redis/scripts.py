@@ -7,7 +7,8 @@ del mismo script, nunca se pierde), ``leases`` (zset id → vencimiento), ``coun
 ``sums`` (hashes para ``build_stats``; los contadores de ``pending`` y ``processing`` son
 las longitudes de sus listas, y ``sums.finished`` = completadas + fallidas − canceladas), ``events`` (lista de eventos JSON), ``workers``
 (hash worker → JSON con último latido y tarea actual), ``claims`` (hash worker → ficha e id de
-su última entrega), ``notify`` (fichas para despertar a
+su última entrega), ``adds`` (hash cliente → ficha y respuesta de su último alta, para no duplicar
+al reintentar), ``notify`` (fichas para despertar a
 quien espera en ``get_task``) y ``shutdown``.
 
 Todos reciben ``ARGV[1] = P`` y ``ARGV[2] = ahora`` (vacío = reloj del servidor, ``TIME``).
@@ -131,10 +132,18 @@ end
 
 # ARGV: P, ahora, payload JSON 1, payload JSON 2...  →  {'closed'} o {'ok', id1, id2...}
 ADD = PRELUDE + r"""
+-- ARGV[3] = ficha de esta llamada ('cliente token'): si es un reintento de una llamada que Redis ya
+-- aplicó (la respuesta se perdió con la conexión), se devuelven los mismos ids sin volver a encolar.
+-- ``adds`` guarda la última ficha de cada cliente y caduca 10 minutos después del último alta.
+local client, token = string.match(ARGV[3], '^(%S*) (%S*)$')
+if client ~= '' then
+  local last = redis.call('HGET', P .. 'adds', client)
+  if last and string.sub(last, 1, #token + 1) == token .. ' ' then return cjson.decode(string.sub(last, #token + 2)) end
+end
 if redis.call('EXISTS', P .. 'shutdown') == 1 then return {'closed'} end
 local t = now_from(ARGV[2])
 local out = {'ok'}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local id = string.format('task-%04d', redis.call('INCR', P .. 'seq'))
   redis.call('HSET', tkey(id), 'id', id, 'payload', ARGV[i], 'state', 'pending', 'attempts', 0, 'created_at', t)
   redis.call('LPUSH', P .. 'pending', id)
@@ -142,6 +151,10 @@ for i = 3, #ARGV do
   out[#out + 1] = id
 end
 if redis.call('LPUSH', P .. 'notify', unpack(out, 2)) > 1000 then redis.call('LTRIM', P .. 'notify', 0, 999) end
+if client ~= '' then
+  redis.call('HSET', P .. 'adds', client, token .. ' ' .. cjson.encode(out))
+  redis.call('EXPIRE', P .. 'adds', 600)
+end
 return out
 """
 
