@@ -195,7 +195,7 @@ class BaseWorker:
         start = self.clock()
         with self._lock:
             self._in_flight[task.id] = 1
-            self._leases[task.id] = task.attempts or None
+            self._leases[task.id] = task.token
             self._started[task.id] = start
             self.peak_concurrency = max(self.peak_concurrency, len(self._in_flight))
         try:
@@ -215,7 +215,7 @@ class BaseWorker:
             with self._lock:
                 # Si la misma tarea se volvió a entregar a este worker (su concesión caducó), la
                 # entrada es ya la de la entrega nueva: no se toca.
-                if self._leases.get(task.id) == (task.attempts or None):
+                if self._leases.get(task.id) == task.token:
                     self._in_flight.pop(task.id, None)
                     self._leases.pop(task.id, None)
                     self._started.pop(task.id, None)
@@ -258,7 +258,7 @@ class BaseWorker:
                 self._complete(task, result)
             else:
                 self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id,
-                                       attempt=task.attempts or None)
+                                       attempt=task.token)
         except (InvalidTransitionError, UnknownTaskError) as exc:  # LeaseLostError: un intento caducado
             self.stats.record_lease_lost(task.id, duration)
             self.logger.warning(f"⚠️ Resultado de la tarea {task.id} (intento {task.attempts}) descartado: "
@@ -276,14 +276,14 @@ class BaseWorker:
     def _complete(self, task: Task, result: dict[str, Any] | None) -> None:
         """Marca ``task`` como completada en la cola (``QueueWorker`` pide aquí también la siguiente)."""
         self.queue.mark_completed(task.id, result=result, worker_id=self.worker_id,
-                                  attempt=task.attempts or None)
+                                  attempt=task.token)
 
     def _abort(self, task: Task, exc: BaseException) -> None:
         """Marca como fallida una tarea interrumpida (Ctrl-C) para que no quede en ``processing``."""
         message = f"La tarea {task.id} se interrumpió ({type(exc).__name__}) antes de terminar."
         try:
             self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id,
-                                   attempt=task.attempts or None)
+                                   attempt=task.token)
         except Exception as mark_error:  # p. ej. Redis caído: con concesiones, la tarea se recuperará sola
             self.logger.warning(f"⚠️ No se pudo marcar como fallida la tarea {task.id}: {describe_error(mark_error)}")
         self.stats.record_failure(task.id, 0.0, message, self._in_flight.get(task.id, 1))

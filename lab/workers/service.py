@@ -45,7 +45,7 @@ class QueueWorker(SimpleWorker):
             super()._complete(task, result)
         else:
             self._next = self.queue.complete_and_get_next(task.id, self.worker_id, result=result,
-                                                          attempt=task.attempts or None)
+                                                          attempt=task.token)
 
     def _claim(self, timeout: float | None = None) -> Task | None:
         if self._next is None:

@@ -77,6 +77,11 @@ class Task:
         """Reconstruye una tarea desde ``to_dict()``."""
         return cls(**{**data, "state": TaskState(data["state"])})
 
+    @property
+    def token(self) -> int | None:
+        """El *fencing token* de esta entrega: su número de intento (``None`` si aún no se entregó)."""
+        return self.attempts or None
+
     def evolve(self, **changes: Any) -> "Task":
         """Copia de la tarea con los campos indicados cambiados."""
         return replace(self, **changes)
