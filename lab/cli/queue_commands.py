@@ -170,7 +170,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     def stop() -> None:
         worker.stop()
-        getattr(queue, "stop_reconnecting", lambda: None)()  # Redis caído: no esperar reconnect_timeout
+        queue.stop_reconnecting()  # Redis caído: no esperar reconnect_timeout para salir
 
     error: BaseException | None = None
     try:

@@ -94,6 +94,12 @@ class QueueAPI(abc.ABC):
         """
         return True
 
+    def stop_reconnecting(self) -> None:
+        """Deja de esperar a que vuelva una conexión caída (un worker que se para no espera).
+
+        La cola en memoria no tiene conexión y no hace nada; la de Redis deja de reintentar.
+        """
+
     def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
                               timeout: float | None = None, attempt: int | None = None) -> Task | None:
         """Marca ``task_id`` como completada por ``worker_id`` y le entrega la siguiente tarea.
