@@ -12,11 +12,12 @@ import argparse
 import sys
 from typing import Sequence
 
-from lab import bench, demos
+from lab import bench
 from lab.cli import queue_commands, redis_command
 from lab.cli.spanish import spanish_argparse
 from lab.course import commands as course_commands
 from lab.errors import LabError
+from lab.notebook import demos
 
 #: Módulos con órdenes, en el orden en que aparecen en la ayuda.
 COMMANDS = (demos, queue_commands, redis_command, course_commands, bench)

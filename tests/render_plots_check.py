@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lab import plots  # noqa: E402
+from lab.notebook import plots  # noqa: E402
 from plot_data import async_events, fake_runs, simulate  # noqa: E402
 
 

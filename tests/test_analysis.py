@@ -1,4 +1,4 @@
-"""Pruebas de ``lab.analysis``: speedup, Amdahl, resumen de ejecuciones, línea de tiempo y desglose."""
+"""Pruebas de ``lab.notebook.analysis``: speedup, Amdahl, resumen de ejecuciones, línea de tiempo y desglose."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from lab import analysis
+from lab.notebook import analysis
 from plot_data import async_events, fake_result, hand_timeline, simulate
 
 # --- speedup, eficiencia, Amdahl ----------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests._workers_helpers import tiny_image
-from lab import demos
+from lab.notebook import demos
 from lab.__main__ import build_parser, main
 from lab.workers import configure_logging
 
@@ -143,7 +143,7 @@ def test_errors_in_the_demo_thread_are_raised():
 
 
 def test_results_table_is_aligned_by_display_width_with_emoji():
-    from lab.demos import display_width, format_results
+    from lab.notebook.demos import display_width, format_results
 
     assert display_width("3 ✅") == 4 and display_width("Tasa de éxito") == 13 and display_width("⏱️") == 2
     summary = {"total": 3, "completed": 3, "failed": 1, "wall_time": 0.619, "average_time": 0.206,

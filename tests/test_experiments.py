@@ -1,4 +1,4 @@
-"""Tests de ``lab.experiments``: los datos que muestran los paneles, sin navegador y con cargas diminutas."""
+"""Tests de ``lab.notebook.experiments``: los datos que muestran los paneles, sin navegador y con cargas diminutas."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from lab import experiments
+from lab.notebook import experiments
 from lab.errors import FilterSpecError
-from lab.plots import plot_breakdown, plot_speedup, plot_timeline
+from lab.notebook.plots import plot_breakdown, plot_speedup, plot_timeline
 
 SIZE = (96, 64)
 
@@ -49,7 +49,7 @@ def test_workers_experiment_collects_runs_timelines_and_results(dirs):
     assert progress[0] == (0, 16) and progress[-1] == (16, 16)
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
     json.dumps(data)  # datos JSON, sin objetos
-    # Lo consumen las gráficas de lab.plots.
+    # Lo consumen las gráficas de lab.notebook.plots.
     plot_speedup(data["runs"], cores=data["cores"])
     plot_timeline(data["timelines"][2])
     plot_breakdown(data["results"][2])

@@ -1,11 +1,11 @@
-"""Tests de ``lab.gil``: la medida de 1 hilo frente a N y su gráfica (sin afirmar tiempos)."""
+"""Tests de ``lab.notebook.gil``: la medida de 1 hilo frente a N y su gráfica (sin afirmar tiempos)."""
 
 from __future__ import annotations
 
 import pytest
 from matplotlib.figure import Figure
 
-from lab import gil
+from lab.notebook import gil
 
 
 @pytest.mark.parametrize("name", list(gil.OPERATIONS))
@@ -48,7 +48,7 @@ def test_gil_table_and_plot():
 
 
 def test_threads_versus_processes_measures_both_pipelines(tmp_path):
-    from lab.gil import POOL_PIPELINES, compare_threads_processes, plot_pools
+    from lab.notebook.gil import POOL_PIPELINES, compare_threads_processes, plot_pools
 
     data = compare_threads_processes(n_images=2, size=(64, 48), workers=2, rounds=1,
                                      workload_dir=tmp_path / "in", output_dir=tmp_path / "out")

@@ -110,9 +110,9 @@ class SinAsserts(ast.NodeTransformer):
 
 get_ipython().ast_transformers.append(SinAsserts())
 '''
-MONKEYPATCH = WRONG52 + '''import lab.analysis, lab.course.expect
+MONKEYPATCH = WRONG52 + '''import lab.notebook.analysis, lab.course.expect
 lab.course.expect.same = lambda a, b: True
-lab.analysis.speedup = lab.analysis.efficiency = lambda *a: 0
+lab.notebook.analysis.speedup = lab.notebook.analysis.efficiency = lambda *a: 0
 '''
 MONKEYPATCH_51 = NO_THREADS + '''import builtins, lab.course.expect as e
 builtins.all = lambda it: True

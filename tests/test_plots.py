@@ -1,4 +1,4 @@
-"""Pruebas de ``lab.plots``: cada gráfica devuelve una Figure con las barras, líneas y textos esperados."""
+"""Pruebas de ``lab.notebook.plots``: cada gráfica devuelve una Figure con las barras, líneas y textos esperados."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from lab import analysis, plots
-from lab.plot_style import OUTCOME_COLORS, PHASE_COLORS, presentation_style
+from lab.notebook import analysis, plots
+from lab.notebook.plot_style import OUTCOME_COLORS, PHASE_COLORS, presentation_style
 from plot_data import async_events, fake_runs, hand_timeline, simulate
 
 ENGLISH = ("Time", "Load", "Save", "Completed", "Failed", "Pending", "Processing", "tasks", "seconds",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.plots_backoff import backoff_arrivals
+from lab.notebook.plots_backoff import backoff_arrivals
 from lab.workers import RetryPolicy
 from lab.workers.retry import JITTER_MODES, PERMANENT_ERRORS
 

@@ -1,4 +1,4 @@
-"""Tests de ``lab.widgets``: lo mismo que hace el botón, sin navegador y con cargas diminutas."""
+"""Tests de ``lab.notebook.widgets``: lo mismo que hace el botón, sin navegador y con cargas diminutas."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from lab import experiments, widgets
+from lab.notebook import experiments, widgets
 from lab.errors import OutputWriteError
 from lab.workers import SimpleWorker, TaskQueue, WorkerPool
 
@@ -170,7 +170,7 @@ def test_health_dashboard_stop_ends_the_refresh_of_idle_workers():
 
 
 def test_figure_output_is_a_png_display_data():
-    from lab.plots import plot_speedup
+    from lab.notebook.plots import plot_speedup
 
     output = widgets.figure_output(plot_speedup([{"workers": 1, "wall_time": 2.0}, {"workers": 2, "wall_time": 1.1}],
                                                 cores=2))

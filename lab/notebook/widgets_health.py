@@ -1,4 +1,4 @@
-"""El tablero de salud en directo del cuaderno 07 (``HealthDashboard``); se reexporta en ``lab.widgets``.
+"""El tablero de salud en directo del cuaderno 07 (``HealthDashboard``); se reexporta en ``lab.notebook.widgets``.
 
 Un hilo en segundo plano vuelve a leer ``worker.health()`` y ``worker.get_stats()`` cada
 ``interval`` segundos y reescribe una tabla HTML (clase CSS ``lab-health`` para los tests de
@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 import ipywidgets as widgets
 
-from lab.plot_style import OKABE_ITO
+from lab.notebook.plot_style import OKABE_ITO
 
 __all__ = ["HealthDashboard", "watch"]
 

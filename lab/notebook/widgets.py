@@ -3,10 +3,10 @@
 - ``WorkersPanel`` (cuaderno 05): nº de workers, nº de imágenes, pipeline, «Ejecutar», barra de
   progreso y, al acabar, el speedup (medido, ideal y Amdahl), la línea de tiempo y el desglose.
 - ``ConcurrencyPanel`` (cuaderno 06): ``max_concurrent`` de un ``AsyncWorker`` y su línea de tiempo.
-- ``HealthDashboard`` (cuaderno 07, en ``lab.widgets_health``): la salud de varios workers, refrescada
+- ``HealthDashboard`` (cuaderno 07, en ``lab.notebook.widgets_health``): la salud de varios workers, refrescada
   mientras trabajan.
 
-Los paneles solo llaman a funciones de ``lab.experiments`` y dibujan con ``lab.plots``: todo
+Los paneles solo llaman a funciones de ``lab.notebook.experiments`` y dibujan con ``lab.notebook.plots``: todo
 lo que muestran se puede obtener y probar sin navegador. El experimento corre en un hilo
 aparte (la barra avanza en el navegador mientras tanto) y las gráficas se escriben en el
 ``Output`` desde ese hilo, nunca durante la ejecución de la celda. ``panel.run(wait=True)``
@@ -26,9 +26,9 @@ from typing import Any, Callable
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from lab import experiments, plots
+from lab.notebook import experiments, plots
+from lab.notebook.widgets_health import HealthDashboard, watch
 from lab.workers.payload import describe_error
-from lab.widgets_health import HealthDashboard, watch
 
 __all__ = ["WorkersPanel", "ConcurrencyPanel", "HealthDashboard", "figure_output", "watch"]
 

@@ -29,7 +29,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from lab.checks import check_int
 from lab.images import pattern_image, sample_images
-from lab.plot_style import FONT, GREY, OKABE_ITO, legend_below, new_axes, style_axes
+from lab.notebook.plot_style import FONT, GREY, OKABE_ITO, legend_below, new_axes, style_axes
 
 __all__ = ["OPERATIONS", "gil_image", "measure_gil", "gil_table", "plot_gil", "POOL_PIPELINES",
            "compare_threads_processes", "plot_pools"]
@@ -179,7 +179,7 @@ POOL_PIPELINES: dict[str, tuple[bool, Callable[[], Any]]] = {
 
 def _pool_wall(kind: str, size: int, pipeline: Any, inputs: list[Path], out_dir: Path) -> tuple[float, float]:
     """(segundos de trabajo, segundos de arranque de los procesos) de un pool sobre ``inputs``."""
-    from lab.experiments import _logger
+    from lab.notebook.experiments import _logger
     from lab.workers import ProcessWorkerPool, TaskQueue, WorkerPool
 
     queue = TaskQueue()
@@ -216,7 +216,7 @@ def compare_threads_processes(n_images: int = 8, size: tuple[int, int] = (960, 5
     (fuera del cronómetro; después el *forkserver* ya tiene ``lab`` cargado y cuesta mucho menos). Lanza ``ValueError`` si algún argumento no vale.
     """
     import lab
-    from lab.experiments import prepare_workload
+    from lab.notebook.experiments import prepare_workload
 
     cores = os.cpu_count() or 1
     workers = check_int(workers if workers is not None else max(2, min(cores, 4)), "workers")

@@ -1,13 +1,13 @@
 """Las gráficas de la sesión: desglose de tiempos, línea de tiempo, speedup, estados de la cola y salud.
 
-``plot_health`` vive en ``lab.plots_health`` y ``plot_backoff`` (los reintentos de muchos clientes,
-con y sin *jitter*) en ``lab.plots_backoff``; las dos se importan también desde aquí.
+``plot_health`` vive en ``lab.notebook.plots_health`` y ``plot_backoff`` (los reintentos de muchos clientes,
+con y sin *jitter*) en ``lab.notebook.plots_backoff``; las dos se importan también desde aquí.
 
 Cada función recibe datos (resultados, eventos de la cola, ejecuciones) y devuelve una
 ``matplotlib.figure.Figure`` con textos en español, letra de proyector y la paleta de
-``lab.plot_style``. Con ``ax=`` dibuja en unos ejes ya creados (para componer varias
+``lab.notebook.plot_style``. Con ``ax=`` dibuja en unos ejes ya creados (para componer varias
 gráficas). Sin datos dibuja una gráfica vacía con la nota "Sin datos todavía". Los errores
-de datos mal formados son los de ``lab.analysis`` (``TypeError``/``ValueError`` en español).
+de datos mal formados son los de ``lab.notebook.analysis`` (``TypeError``/``ValueError`` en español).
 
 En un cuaderno, la figura se ve si la llamada es la última expresión de la celda o con
 ``display(fig)``; ``_ = plot_...(...)`` no muestra nada.
@@ -24,11 +24,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from lab import analysis
 from lab.checks import check_count
-from lab.plots_backoff import plot_backoff
-from lab.plots_health import plot_health
-from lab.plot_style import (FONT, GREY, LINE_WIDTH, OKABE_ITO, OUTCOME_COLORS, OUTCOME_HATCHES,
+from lab.notebook import analysis
+from lab.notebook.plots_backoff import plot_backoff
+from lab.notebook.plots_health import plot_health
+from lab.notebook.plot_style import (FONT, GREY, LINE_WIDTH, OKABE_ITO, OUTCOME_COLORS, OUTCOME_HATCHES,
                             OUTCOME_LABELS, PHASE_COLORS, PHASE_LABELS, STATE_COLORS, STATE_LABELS,
                             empty_note, legend_below, new_axes, presentation_style, seconds_text,
                             style_axes)

@@ -1,4 +1,4 @@
-"""La gráfica del panel de salud (``plot_health``): una fila por worker; se reexporta en ``lab.plots``."""
+"""La gráfica del panel de salud (``plot_health``): una fila por worker; se reexporta en ``lab.notebook.plots``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, Iterable
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lab import analysis
-from lab.plot_style import FONT, GREY, STATE_COLORS, empty_note, new_axes, seconds_text, style_axes
+from lab.notebook import analysis
+from lab.notebook.plot_style import FONT, GREY, STATE_COLORS, empty_note, new_axes, seconds_text, style_axes
 
 __all__ = ["plot_health"]
 

@@ -1,9 +1,9 @@
 """Experimentos de la sesión: varios workers (speedup) y un ``AsyncWorker`` (concurrencia acotada).
 
 Funciones normales que devuelven datos JSON (dicts, listas, números): los paneles de
-``lab.widgets`` las llaman al pulsar «Ejecutar», los cuadernos las llaman directamente con
+``lab.notebook.widgets`` las llaman al pulsar «Ejecutar», los cuadernos las llaman directamente con
 cargas pequeñas y los tests las comprueban sin navegador. Sus datos alimentan
-``lab.plots.plot_speedup``, ``plot_timeline`` y ``plot_breakdown`` y ``lab.analysis``.
+``lab.notebook.plots.plot_speedup``, ``plot_timeline`` y ``plot_breakdown`` y ``lab.notebook.analysis``.
 
 La carga se genera una sola vez con ``lab.images.make_workload`` en
 ``lab.OUTPUT_DIR/experimentos/`` y todas las ejecuciones procesan exactamente las mismas
@@ -22,11 +22,11 @@ from typing import Any, Callable, Iterable
 
 import lab
 from lab.checks import check_int
-from lab import analysis
 from lab.filters import (BlurFilter, BrightnessFilter, FilterPipeline, GrayscaleFilter, ResizeFilter,
                          SharpenFilter)
 from lab.core import process_image
 from lab.images import make_workload
+from lab.notebook import analysis
 from lab.workers import AsyncWorker, TaskQueue, WorkerPool
 
 __all__ = ["PIPELINES", "DEFAULT_PIPELINE", "pipeline_names", "make_pipeline", "prepare_workload",
@@ -130,7 +130,7 @@ def _logger(quiet: bool) -> dict[str, Any]:
     """Las opciones de worker para silenciar sus logs (escribir en Jupyter también cuesta tiempo)."""
     if not quiet:
         return {}
-    logger = logging.getLogger("lab.experiments.silencio")
+    logger = logging.getLogger("lab.notebook.experiments.silencio")
     logger.propagate = False
     logger.setLevel(logging.CRITICAL + 1)
     return {"logger": logger}

@@ -1,11 +1,11 @@
 """Cuentas de la sesión: speedup, eficiencia, Amdahl, línea de tiempo de la cola y desglose de tiempos.
 
 Funciones puras (datos de entrada, números o listas de salida; sin matplotlib) que usan
-las gráficas de ``lab.plots`` y con las que se corrigen los ejercicios. Aceptan tanto
+las gráficas de ``lab.notebook.plots`` y con las que se corrigen los ejercicios. Aceptan tanto
 objetos (``TaskEvent``, ``ImageResult``) como sus ``to_dict()``, porque los datos pueden
 llegar por JSON o Redis. Una entrada incorrecta lanza ``TypeError`` (tipo equivocado) o
 ``ValueError`` (valor imposible) con un mensaje en español que nombra el dato culpable.
-Las funciones de eventos viven en ``lab.timeline`` y se reexportan aquí.
+Las funciones de eventos viven en ``lab.notebook.timeline`` y se reexportan aquí.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import statistics
 from typing import Any, Iterable, Mapping
 
 from lab.checks import as_dict, check_count, check_int, check_fraction, check_number, check_positive, require
-from lab.timeline import (OUTCOMES, STATES, Interval, assign_lanes, intervals_from_timeline, is_abandoned,
+from lab.notebook.timeline import (OUTCOMES, STATES, Interval, assign_lanes, intervals_from_timeline, is_abandoned,
                           normalise_events, states_over_time)
 
 __all__ = ["speedup", "efficiency", "ideal_speedup", "amdahl_speedup", "fit_amdahl", "amdahl_estimate",

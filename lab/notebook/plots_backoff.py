@@ -4,7 +4,7 @@
 según una ``RetryPolicy`` (todos los intentos fallan, como con un servicio caído), y dibuja
 cuántos reintentos llegan en cada intervalo de tiempo: un panel por política, uno encima de
 otro y con el mismo eje x. Sin *jitter* todos vuelven en el mismo instante (picos de
-``clients`` reintentos); con *full jitter* llegan repartidos. Se reexporta en ``lab.plots``.
+``clients`` reintentos); con *full jitter* llegan repartidos. Se reexporta en ``lab.notebook.plots``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lab.checks import check_int, check_positive
-from lab.plot_style import FONT, OKABE_ITO, presentation_style, style_axes
+from lab.notebook.plot_style import FONT, OKABE_ITO, presentation_style, style_axes
 from lab.workers.retry import RetryPolicy
 
 __all__ = ["DEFAULT_BACKOFF_POLICIES", "backoff_arrivals", "plot_backoff"]
