@@ -24,7 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lab.checks import check_int, check_quality
 from lab import PROJECT_DIR
 from lab.errors import CorruptImageError, ImageNotFoundError, OutputWriteError
-from lab.filters.basic import to_working_mode
+from lab.imagefiles.modes import to_working_mode
 
 __all__ = ["IMAGES_DIR", "MANIFEST_NAME", "make_test_image", "make_workload", "pattern_image",
            "sample_images"]

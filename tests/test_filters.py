@@ -21,8 +21,8 @@ from lab.filters import (
     SharpenFilter,
     available_filters,
     filter_from_spec,
-    to_working_mode,
 )
+from lab.imagefiles.modes import to_working_mode
 
 MODES = ("RGB", "RGBA", "L", "P", "CMYK")
 WORKING = {"RGB": "RGB", "RGBA": "RGBA", "L": "L", "P": "RGB", "CMYK": "RGB"}

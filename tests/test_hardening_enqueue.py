@@ -16,7 +16,7 @@ from PIL import Image
 from lab import PROJECT_DIR
 from lab.cli.queue_commands import main, parse_pipeline
 from lab.errors import FilterSpecError
-from lab.filters.base import MAX_SPEC_DEPTH
+from lab.filters.validation import MAX_SPEC_DEPTH
 
 NOWHERE = "redis://127.0.0.1:1/0"
 

@@ -176,7 +176,7 @@ def test_pipelines_survive_pickle_and_copy():
 
 # --- Profundidad de anidamiento ---------------------------------------------------------------
 
-from lab.filters.base import MAX_SPEC_DEPTH  # noqa: E402
+from lab.filters.validation import MAX_SPEC_DEPTH  # noqa: E402
 
 
 def _nested(levels):

@@ -28,7 +28,7 @@ from lab.core import shown_path
 from lab.errors import (FilterSpecError, ImageNotFoundError, InvalidPathError, InvalidTaskError, LabError,
                         QueueConnectionError)
 from lab.filters import FilterPipeline, available_filters
-from lab.filters.base import MAX_SPEC_DEPTH
+from lab.filters.validation import MAX_SPEC_DEPTH
 from lab.workers.logs import configure_logging
 from lab.workers.queue_api import Retention
 from lab.workers.redis.connect import safe_url

@@ -20,7 +20,6 @@ from lab.filters.basic import (
     GrayscaleFilter,
     ResizeFilter,
     SharpenFilter,
-    to_working_mode,
 )
 from lab.filters.pipeline import FilterPipeline, as_pipeline
 
@@ -38,5 +37,4 @@ __all__ = [
     "as_pipeline",
     "available_filters",
     "filter_from_spec",
-    "to_working_mode",
 ]

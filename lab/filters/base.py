@@ -4,42 +4,21 @@ Cada filtro es una *dataclass* congelada (como los de ``PIL.ImageFilter``) con u
 de especificación (``name``), ``apply(image)`` y ``to_spec()``. Al definir una subclase con
 ``name`` queda registrada, de modo que ``Filter.from_spec({"name": "blur", "radius": 3})``
 reconstruye el filtro a partir de datos JSON planos. Todos los errores de parámetros o de
-especificación son ``FilterSpecError`` (subclase de ``ValueError``) con un mensaje en español.
+especificación son ``FilterSpecError`` (subclase de ``ValueError``) con un mensaje en español;
+la validación de parámetros y el límite de anidamiento viven aparte, en ``validation.py``.
 """
 
 from __future__ import annotations
 
-import math
-import reprlib
-import threading
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from PIL import Image
 
-from lab.checks import is_integer, is_real
 from lab.errors import FilterSpecError
+from lab.filters.validation import shown, spec_level
 
 _REGISTRY: dict[str, type[Filter]] = {}
-
-#: Niveles de anidamiento que admite una spec o un ``FilterPipeline``: un filtro suelto es un nivel,
-#: un pipeline de filtros son dos, un pipeline dentro de otro tres... Más allá no hay un uso razonable
-#: y, sin límite, una spec maliciosa de cientos de niveles agotaría la pila (``RecursionError``).
-MAX_SPEC_DEPTH = 32
-
-# Profundidad de la lectura en curso en este hilo (``filter_from_spec`` se llama a sí mismo a
-# través de ``FilterPipeline._from_params``).
-_reading = threading.local()
-
-# ``repr`` acotado para los mensajes: un valor enorme o anidado a miles de niveles no debe
-# convertir el mensaje de error en otro error (``RecursionError``) ni en una pantalla de dígitos.
-_short = reprlib.Repr()
-_short.maxlevel, _short.maxstring, _short.maxother, _short.maxlong = 3, 60, 60, 40
-
-
-def shown(value: Any) -> str:
-    """``repr(value)`` acortado para un mensaje de error (nunca falla por tamaño ni anidamiento)."""
-    return _short.repr(value)
 
 
 @dataclass(frozen=True)
@@ -113,74 +92,21 @@ def filter_from_spec(spec: Any) -> Filter:
     una lista, el nombre no existe, falta un parámetro obligatorio, sobra alguno, algún valor
     está fuera de rango o la spec tiene más de ``MAX_SPEC_DEPTH`` niveles de anidamiento.
     """
-    depth = getattr(_reading, "depth", 0) + 1
-    if depth > MAX_SPEC_DEPTH:
-        error = FilterSpecError(
-            f"la spec está anidada a más de {MAX_SPEC_DEPTH} niveles (MAX_SPEC_DEPTH): simplifica el "
-            "pipeline, un pipeline dentro de otro basta para agrupar filtros")
-        error.too_deep = True  # los pipelines de fuera lo dejan pasar sin añadir «filtro 0: » por nivel
-        raise error
-    _reading.depth = depth
-    try:
-        return _read_spec(spec)
-    finally:
-        _reading.depth = depth - 1
-
-
-def _read_spec(spec: Any) -> Filter:
-    """El cuerpo de ``filter_from_spec`` (que solo lleva la cuenta de la profundidad)."""
-    if isinstance(spec, list):
-        spec = {"name": "pipeline", "filters": spec}
-    if not isinstance(spec, dict):
-        raise FilterSpecError(
-            "la especificación de un filtro debe ser un dict con la clave 'name' (o una lista de ellos) y "
-            f"recibió {type(spec).__name__}: {shown(spec)}")
-    name = spec.get("name")
-    klass = _REGISTRY.get(name) if isinstance(name, str) else None
-    if klass is None:
-        raise FilterSpecError(
-            f"filtro desconocido {name!r}; los disponibles son: {', '.join(sorted(_REGISTRY))}")
-    return klass._from_params({key: value for key, value in spec.items() if key != "name"})
+    with spec_level():  # cuenta los niveles: una spec anidada sin fin no agota la pila
+        if isinstance(spec, list):
+            spec = {"name": "pipeline", "filters": spec}
+        if not isinstance(spec, dict):
+            raise FilterSpecError(
+                "la especificación de un filtro debe ser un dict con la clave 'name' (o una lista de ellos) y "
+                f"recibió {type(spec).__name__}: {shown(spec)}")
+        name = spec.get("name")
+        klass = _REGISTRY.get(name) if isinstance(name, str) else None
+        if klass is None:
+            raise FilterSpecError(
+                f"filtro desconocido {name!r}; los disponibles son: {', '.join(sorted(_REGISTRY))}")
+        return klass._from_params({key: value for key, value in spec.items() if key != "name"})
 
 
 def available_filters() -> dict[str, type[Filter]]:
     """Los filtros registrados, ``{nombre: clase}`` en orden alfabético (incluye ``pipeline``)."""
     return {name: _REGISTRY[name] for name in sorted(_REGISTRY)}
-
-
-# --- Validación de parámetros ---------------------------------------------------------
-
-def check_param(owner: Filter, param: str, *, minimum: float, maximum: float | None = None,
-                strict: bool = False, integer: bool = False, optional: bool = False) -> None:
-    """Valida (y normaliza a ``int``/``float`` de Python) el campo ``param`` de ``owner``.
-
-    Rechaza ``bool``, textos, NaN, infinitos, valores por debajo de ``minimum`` (o iguales, si
-    ``strict``) y por encima de ``maximum``. Cada filtro fija ``maximum`` de modo que todo valor
-    aceptado se pueda aplicar de verdad (sin él, ``BlurFilter(1e300)`` se aceptaría y fallaría
-    después dentro de Pillow). Lanza ``FilterSpecError`` con un mensaje que nombra filtro,
-    parámetro y rango.
-    """
-    original = getattr(owner, param)
-    if original is None and optional:
-        return
-    kind = "un entero" if integer else "un número"
-    allowed = f"{kind} {'>' if strict else '>='} {minimum:g}"
-    if maximum is not None:
-        allowed += f" y <= {maximum:g}"
-    value: Any = original
-    ok = is_real(value)
-    if ok and integer:
-        ok = is_integer(value) or (isinstance(value, float) and value.is_integer())
-    if ok:
-        try:  # float(Fraction(10**400)) desborda: es un valor fuera de rango más
-            value = int(value) if integer or is_integer(value) else float(value)
-        except (OverflowError, ValueError):
-            ok = False
-    if ok:  # los int de Python no tienen infinitos (math.isfinite(10**400) desbordaría)
-        ok = ((isinstance(value, int) or math.isfinite(value))
-              and (value > minimum if strict else value >= minimum)
-              and (maximum is None or value <= maximum))
-    if not ok:
-        raise FilterSpecError(
-            f"{type(owner).__name__}: {param!r} debe ser {allowed} y recibió {shown(original)}")
-    object.__setattr__(owner, param, value)

@@ -1,9 +1,9 @@
 """``FilterPipeline``: una secuencia ordenada e inmutable de filtros que también es un filtro.
 
-Se puede anidar (un pipeline dentro de otro), convertir a JSON con ``to_spec()`` y
-reconstruir con ``FilterPipeline.from_spec(...)``; ``as_pipeline`` convierte en pipeline lo que
-aceptan los workers y ``process_image`` (un pipeline, un filtro o una spec). ``apply_timed`` mide cada filtro con un
-reloj inyectable; los pipelines anidados se *aplanan*, así que hay una entrada por filtro
+Se puede anidar (un pipeline dentro de otro), convertir a JSON con ``to_spec()`` y reconstruir
+con ``FilterPipeline.from_spec(...)``; ``as_pipeline`` convierte en pipeline lo que aceptan los
+workers y ``process_image`` (un pipeline, un filtro o una spec). ``apply_timed`` mide cada filtro
+con un reloj inyectable; los pipelines anidados se *aplanan*, así que hay una entrada por filtro
 simple, con su nombre corto (``"blur"``, ``"brightness"``...).
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 from PIL import Image
 
 from lab.errors import FilterSpecError
-from lab.filters.base import MAX_SPEC_DEPTH, Filter, filter_from_spec, shown
+from lab.filters.base import Filter, filter_from_spec
+from lab.filters.validation import check_filters, pipeline_specs
 
 
 @dataclass(frozen=True, init=False)
@@ -34,25 +35,7 @@ class FilterPipeline(Filter):
     filters: tuple[Filter, ...]
 
     def __init__(self, filters: Iterable[Filter] = ()) -> None:
-        if isinstance(filters, Filter):
-            filters = (filters,)
-        elif isinstance(filters, (str, bytes, dict)) or not isinstance(filters, Iterable):
-            raise TypeError(
-                "FilterPipeline espera una lista de filtros (p. ej. [BlurFilter(radius=3)]) "
-                f"y recibió {type(filters).__name__}: {shown(filters)}")
-        items = tuple(filters)
-        for position, item in enumerate(items):
-            if not isinstance(item, Filter):
-                hint = " (usa FilterPipeline.from_spec para specs JSON)" if isinstance(item, dict) else ""
-                raise TypeError(
-                    f"FilterPipeline: el elemento {position} debe ser un Filter y es "
-                    f"{type(item).__name__}: {shown(item)}{hint}")
-        # Niveles, como al leer una spec: un filtro simple es 1, un pipeline es 1 + su elemento más hondo.
-        depth = 1 + max((item._depth if isinstance(item, FilterPipeline) else 1 for item in items), default=0)
-        if depth > MAX_SPEC_DEPTH:
-            raise FilterSpecError(
-                f"FilterPipeline: los pipelines están anidados a más de {MAX_SPEC_DEPTH} niveles "
-                "(MAX_SPEC_DEPTH); un pipeline dentro de otro basta para agrupar filtros")
+        items, depth = check_filters(filters, Filter)  # TypeError o FilterSpecError, en español
         object.__setattr__(self, "filters", items)
         object.__setattr__(self, "_depth", depth)
 
@@ -122,18 +105,8 @@ class FilterPipeline(Filter):
 
     @classmethod
     def _from_params(cls, params: dict[str, Any]) -> FilterPipeline:
-        extra = [key for key in params if key != "filters"]
-        if extra:
-            raise FilterSpecError(
-                f"FilterPipeline: parámetro desconocido {extra[0]!r}; admite: filters")
-        if "filters" not in params:
-            raise FilterSpecError("FilterPipeline: falta el parámetro obligatorio 'filters' (una lista)")
-        specs = params["filters"]
-        if not isinstance(specs, list):
-            raise FilterSpecError(
-                f"FilterPipeline: 'filters' debe ser una lista de specs y recibió {type(specs).__name__}")
         items = []
-        for position, item in enumerate(specs):
+        for position, item in enumerate(pipeline_specs(params)):
             try:
                 items.append(filter_from_spec(item))
             except FilterSpecError as exc:

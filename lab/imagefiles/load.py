@@ -21,7 +21,7 @@ from lab.errors import (
     ImageTooLargeError,
     InvalidPathError,
 )
-from lab.filters.basic import has_alpha, to_working_mode
+from lab.imagefiles.modes import has_alpha, to_working_mode
 from lab.imagefiles.paths import check_path, describe_os_error, shown_path
 
 

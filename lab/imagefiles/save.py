@@ -18,8 +18,8 @@ from PIL import Image
 
 from lab.checks import check_quality
 from lab.errors import OutputWriteError, UnsupportedFormatError
-from lab.filters.basic import has_alpha, to_working_mode
 from lab.imagefiles.load import ANIMATION_FORMATS, Frames, same_mode
+from lab.imagefiles.modes import has_alpha, to_working_mode
 from lab.imagefiles.paths import check_path, describe_os_error, shown_path
 
 
