@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +152,50 @@ def test_importing_the_core_loads_no_wing():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                             check=True, timeout=60).stdout.split()
     assert [m for m in loaded if within(m, WINGS)] == []
+
+
+# --- Lo que importan los cuadernos -------------------------------------------------------------
+
+NOTEBOOKS = sorted([*ROOT.glob("notebooks/**/*.ipynb"), *ROOT.glob("ejercicios/**/*.ipynb")])
+#: Los módulos que un cuaderno puede importar: la API de la guía, los errores, las imágenes de ejemplo,
+#: los módulos de los cuadernos y las comprobaciones de los ejercicios.
+PUBLIC = ("lab", "lab.core", "lab.filters", "lab.workers", "lab.workers.redis", "lab.errors", "lab.images",
+          "lab.course.expect")
+IMPORT_RE = re.compile(r"^\s*from\s+(lab(?:\.\w+)*)\s+import\s+\(?([\w\s,]+?)\)?\s*(?:#.*)?$", re.MULTILINE)
+
+
+def declared_all(module: str) -> list[str] | None:
+    """El ``__all__`` de un módulo de ``lab`` (leído del AST), o ``None`` si no lo declara."""
+    for node in ast.parse(MODULES[module].read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+def notebook_imports() -> list[tuple[str, str, str]]:
+    """``(cuaderno, módulo, nombre)`` por cada ``from lab... import nombre`` de las celdas de código."""
+    found = []
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for match in IMPORT_RE.finditer("".join(cell["source"])):
+                for name in match.group(2).replace("\n", " ").split(","):
+                    if name.strip():
+                        found.append((str(path.relative_to(ROOT)), match.group(1), name.split(" as ")[0].strip()))
+    return found
+
+
+def test_notebooks_import_public_names_only():
+    imported = notebook_imports()
+    assert len(imported) > 100 and ("notebooks/02-Cola-de-tareas.ipynb", "lab.workers", "audit_tasks") in imported
+    bad = []
+    for notebook, module, name in imported:
+        public = declared_all(module) if module in MODULES else None
+        if not within(module, ("lab.notebook",)) and module not in PUBLIC:
+            bad.append(f"{notebook}: from {module} import {name} (módulo interno)")
+        elif name.startswith("_") or (public is not None and name not in public and f"{module}.{name}" not in MODULES):
+            bad.append(f"{notebook}: from {module} import {name} (no está en {module}.__all__)")
+        elif name == "FilterPipeline" and module != "lab.core":
+            bad.append(f"{notebook}: from {module} import FilterPipeline (la guía lo importa de lab.core)")
+    assert bad == []

