@@ -1,7 +1,8 @@
-"""Fencing tokens en los workers: el resultado de un intento caducado se descarta (y se dice).
+"""Fencing tokens en los workers: el resultado de una entrega caducada se descarta (y se dice).
 
-El caso típico es un worker reiniciado con el mismo ``--id``: el intento viejo y el nuevo
-llevan el mismo ``worker_id`` y solo el número de intento los distingue. Contra las dos colas.
+El caso típico es un worker reiniciado con el mismo ``--id``: la entrega vieja y la nueva
+llevan el mismo ``worker_id`` y solo el número de entrega (``task.attempts``) las distingue.
+Contra las dos colas.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def test_a_stale_attempt_of_a_worker_with_the_same_id_is_discarded(make_queue, w
     info = queue.task_info(task_id)
     assert info.state is TaskState.PROCESSING and info.result is None and info.attempts == 2
     warning = next(r.getMessage() for r in handler.records if r.levelno == logging.WARNING)
-    assert "descartado" in warning and "intento 1" in warning and task_id in warning
+    assert "descartado" in warning and f"tarea {task_id} (entrega 1)" in warning
     queue.mark_completed(task_id, result={"ok": True}, worker_id="A", attempt=2)
     assert queue.task_info(task_id).result == {"ok": True} and queue.audit() == []
 
@@ -49,7 +50,7 @@ def test_the_heartbeat_of_a_stale_attempt_does_not_renew_the_new_one(make_queue)
     task_id = queue.add_task({"image_path": "a.jpg", "output_path": "b.jpg"})
     first = queue.get_task("A")
     worker = SimpleWorker("A", None, queue, heartbeat_interval=1000)
-    worker._leases[task_id] = first.attempts         # el worker cree que sigue con el intento 1
+    worker._in_flight.add(first)                     # el worker cree que sigue con la entrega 1
     clock.advance(11)
     second = queue.get_task("A")
     before = queue.task_info(task_id).lease_expires_at

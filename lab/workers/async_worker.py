@@ -1,19 +1,18 @@
-"""``AsyncWorker``: el mismo worker con asyncio, varias tareas a la vez (como mucho ``max_concurrent``).
+"""``AsyncWorker``: el mismo worker, con varias tareas a la vez (como mucho ``max_concurrent``).
 
-El bucle de eventos solo reparte: pide tareas a la cola y lanza cada una en un hilo de un
-``ThreadPoolExecutor`` de ``max_concurrent`` hilos (el trabajo de Pillow es de CPU y no debe
-bloquear el bucle). Un ``asyncio.Semaphore`` garantiza que nunca hay más de
-``max_concurrent`` tareas en vuelo. El código de cada tarea es el de ``BaseWorker._handle``.
+Como un ``ThreadPoolExecutor``: ``max_concurrent`` hilos y, en cada uno, el bucle de ``BaseWorker``
+(pedir → procesar → marcar → repetir) sobre la misma cola. Cada hilo lleva una sola tarea, así que
+nunca hay más de ``max_concurrent`` en curso; el trabajo de Pillow (CPU) va en esos hilos y el bucle
+de eventos de asyncio queda libre: solo espera a que terminen.
 
-En un cuaderno de Jupyter (cuyo bucle de eventos ya está en marcha) se usa
-``await worker.start()``; en un script, ``worker.run()`` (que llama a ``asyncio.run``).
+En un cuaderno de Jupyter (cuyo bucle de eventos ya está en marcha) se usa ``await worker.start()``;
+en un script, ``worker.run()`` (que llama a ``asyncio.run``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from lab.checks import check_int
@@ -36,50 +35,29 @@ class AsyncWorker(BaseWorker):
     async def start(self, forever: bool = False) -> None:  # type: ignore[override]
         """Procesa tareas (hasta ``max_concurrent`` a la vez) hasta vaciar la cola.
 
-        Con ``forever=True`` espera tareas nuevas hasta ``stop()`` o el cierre de la cola.
-        Si se cancela (o Ctrl-C), las tareas ya en curso terminan en sus hilos y se marcan.
+        Con ``forever=True`` espera tareas nuevas hasta ``stop()`` o el cierre de la cola. Si se
+        cancela (o Ctrl-C), pide ``stop()``: las tareas ya en curso terminan en sus hilos y se marcan.
         Lanza ``RuntimeError`` si el worker ya está en marcha.
         """
-        self._begin()
-        loop = asyncio.get_running_loop()
-        slots = asyncio.Semaphore(self.max_concurrent)
-        in_flight: set[asyncio.Future] = set()
-        executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix=self.worker_id)
-
-        def done(future: asyncio.Future) -> None:
-            in_flight.discard(future)
-            slots.release()
-
+        threads = ThreadPoolExecutor(self.max_concurrent + 1, thread_name_prefix=self.worker_id)
+        running = asyncio.get_running_loop().run_in_executor(threads, self._run_loops, threads, forever)
         try:
-            while not self.stopping:
-                await slots.acquire()
-                task = self._claim()
-                if task is None:
-                    slots.release()
-                    if not self._keep_waiting(forever):
-                        break
-                    await asyncio.sleep(self.poll_interval)
-                    continue
-                future = loop.run_in_executor(executor, self._handle, task)
-                in_flight.add(future)
-                future.add_done_callback(done)
-            if in_flight:  # shield: cancelar la espera no cancela las tareas ya entregadas a un hilo
-                await asyncio.gather(*(asyncio.shield(f) for f in list(in_flight)))
-        except BaseException:
+            await asyncio.shield(running)  # cancelar la espera no cancela los hilos
+        except (asyncio.CancelledError, KeyboardInterrupt):
             self.stop()
             raise
         finally:
-            if any(not f.done() for f in list(in_flight)):
-                # Cancelado a mitad: los hilos terminan sus tareas y después se cierra el worker.
-                threading.Thread(target=self._finish_later, args=(executor,), name=f"{self.worker_id}-cierre",
-                                 daemon=True).start()
-            else:
-                executor.shutdown(wait=False)
-                self._end()
+            threads.shutdown(wait=False)  # cada hilo sale al terminar lo suyo
 
-    def _finish_later(self, executor: ThreadPoolExecutor) -> None:
-        executor.shutdown(wait=True)
-        self._end()
+    def _run_loops(self, threads: ThreadPoolExecutor, forever: bool) -> None:
+        """``max_concurrent`` copias del bucle a la vez; si una cae por un error, para las demás y lo relanza."""
+        with self._life.running_loop():
+            loops = [threads.submit(self._work, forever) for _ in range(self.max_concurrent)]
+            if wait(loops, return_when=FIRST_EXCEPTION).not_done:
+                self.stop()
+                wait(loops)
+            for loop in loops:
+                loop.result()
 
     def run(self, forever: bool = False) -> None:
         """Versión para scripts: ``asyncio.run(self.start())``.

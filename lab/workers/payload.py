@@ -71,6 +71,20 @@ def parse_payload(task_id: str, payload: Any, default_pipeline: Any, default_qua
     return ImageJob(paths[0], paths[1], pipeline, check_quality(quality, f"{where}: 'quality'", InvalidTaskError))
 
 
+def as_result(value: Any) -> dict[str, Any]:
+    """El resultado de ``process_task`` como dict (``None`` → ``{}``; objetos con ``to_dict``).
+
+    Lanza ``TypeError`` si no es ninguna de esas cosas.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"process_task debe devolver un dict y devolvió {type(value).__name__}.")
+
+
 def describe_error(error: BaseException) -> str:
     """La causa de un error en una frase: el mensaje de los errores propios, tipo y mensaje del resto."""
     if isinstance(error, LabError) and str(error).strip():

@@ -1,5 +1,5 @@
 """Workers cuyo trabajo de imagen corre en procesos hijos (un núcleo de CPU por worker).
 
-- ``child``: el proceso hijo y el protocolo (JSON plano por una tubería).
-- ``worker``: ``ProcessWorker`` y ``ProcessWorkerPool``.
+- ``child``: el proceso hijo, su protocolo (datos planos por una tubería) y ``ChildProcess``.
+- ``worker``: ``ProcessWorker``. ``ProcessWorkerPool`` está en ``lab.workers.pool``.
 """

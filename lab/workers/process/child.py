@@ -1,27 +1,30 @@
-"""Los dos extremos de la tubería de ``ProcessWorkerPool``: el proceso hijo y el manejador del padre.
+"""El proceso hijo de un ``ProcessWorker`` (``child_main``) y lo que ve de él el padre (``ChildProcess``).
 
-El hijo (``child_main``) solo procesa imágenes; el padre lo controla con ``ChildProcess``.
+Por qué un protocolo propio y no ``ProcessPoolExecutor``: cada worker tiene *su* proceso, así que se
+puede matar justo el que tiene una tarea colgada (``terminate()``) y arrancar otro sin tocar a los
+demás. ``ProcessPoolExecutor`` (hasta Python 3.14) no tiene forma pública de matar uno de sus
+procesos, y si uno muere rompe el pool entero (``BrokenProcessPool``) con todas sus tareas.
 
-El padre le manda por una tubería (``multiprocessing.Pipe``) datos JSON planos: el id de la
-tarea, su payload y la calidad; el hijo valida el payload, llama a ``lab.core.process_image``
-y responde con el resultado (tiempos, tamaños: nunca píxeles) o con el error como texto
-(clase, mensaje, fichero, traza). Los registros de log que se emitan en el hijo durante la
-tarea viajan con la respuesta y el padre los reemite con el logger de su worker.
-
-Aquí no hay objetos de ``lab`` que se serialicen con pickle: el pipeline llega como spec JSON
-y se reconstruye en el hijo.
+El protocolo, por una ``multiprocessing.Pipe``: al arrancar, el hijo reconstruye el pipeline a
+partir de su spec JSON y responde ``("ready",)`` o ``("fatal", *error)``; después, a cada
+``(task_id, payload, quality)`` responde ``("ok", resultado, logs)`` o ``("error", *error, logs)``:
+el resultado sin píxeles, el error como texto (clase, mensaje, fichero, traza) y los registros de
+log emitidos durante la tarea, que el padre reemite con el logger de su worker. ``None`` le pide
+terminar. El hijo ignora Ctrl-C: la parada ordenada la decide el padre.
 """
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import logging
+import logging.handlers
 import multiprocessing
 import signal
-import threading
 import traceback
 from typing import Any
 
+from lab import errors
 from lab.errors import WorkerProcessError
 
 #: Segundos que se espera a que un hijo termine por las buenas antes de matarlo.
@@ -29,46 +32,24 @@ CLOSE_TIMEOUT = 5.0
 #: Módulos que el servidor ``forkserver`` importa una sola vez: cada hijo nace con ellos cargados.
 PRELOAD = ["lab.workers.process.child", "lab.core", "lab.workers.payload"]
 
-#: Campos de un ``LogRecord`` que se mandan al padre (el mensaje ya va formateado).
-LOG_FIELDS = ("name", "levelno", "levelname", "pathname", "lineno", "funcName", "created", "msecs",
-              "relativeCreated", "process", "processName")
 
+class _LogBuffer(logging.handlers.QueueHandler):
+    """Guarda los registros de la tarea en curso como dicts planos (``prepare`` ya formateó el mensaje)."""
 
-class _BufferHandler(logging.Handler):
-    """Guarda los registros de la tarea en curso como dicts planos para mandarlos al padre."""
-
-    def __init__(self, level: int):
-        super().__init__(level)
-        self.buffer: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            data = {key: getattr(record, key, None) for key in LOG_FIELDS}
-            message = record.getMessage()
-            if record.exc_info:
-                message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            data["msg"] = message
-            self.buffer.append(data)
-        except Exception:  # un registro que no se puede formatear no debe tumbar la tarea
-            self.handleError(record)
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.queue.append(record.__dict__)
 
     def take(self) -> list[dict[str, Any]]:
-        records, self.buffer = self.buffer, []
+        records, self.queue = self.queue, []
         return records
 
 
-def child_main(conn: Any, worker_id: str, spec: Any, modules: list[str], settings: dict[str, Any]) -> None:
-    """Bucle del proceso hijo: ``(task_id, payload, quality)`` → ``("ok", resultado, logs)`` o error.
-
-    Ignora Ctrl-C (la parada ordenada la decide el padre). Termina al recibir ``None`` o si
-    el padre cierra la tubería. Si el pipeline o los módulos no se pueden cargar, responde a
-    la primera petición con ese error y termina.
-    """
+def child_main(conn: Any, spec: Any, modules: list[str], log_level: int) -> None:
+    """El bucle del proceso hijo: responde a cada tarea hasta recibir ``None`` o perder la tubería."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    handler = _BufferHandler(int(settings.get("log_level", logging.INFO)))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(handler.level)
+    buffer = _LogBuffer([])
+    logging.getLogger().addHandler(buffer)
+    logging.getLogger().setLevel(log_level)
     try:
         for name in modules:
             importlib.import_module(name)
@@ -77,30 +58,29 @@ def child_main(conn: Any, worker_id: str, spec: Any, modules: list[str], setting
         from lab.workers.payload import parse_payload
 
         pipeline = None if spec is None else as_pipeline(spec)
-    except Exception as exc:  # se informa al padre, que lo convierte en el error de la tarea
+    except Exception as exc:  # el padre lo convierte en el error de la tarea
         conn.send(("fatal", *_describe(exc)))
-        conn.close()
         return
-    conn.send(("ready", worker_id))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            break
-        if message is None:
-            break
+    conn.send(("ready",))
+    while (message := _receive(conn)) is not None:
         task_id, payload, quality = message
         try:
             job = parse_payload(task_id, payload, pipeline, quality)
             result = process_image(job.image_path, job.output_path, job.pipeline, quality=job.quality)
-            reply = ("ok", result.to_dict(), handler.take())
+            reply = ("ok", result.to_dict(), buffer.take())
         except Exception as exc:
-            reply = ("error", *_describe(exc), handler.take())
+            reply = ("error", *_describe(exc), buffer.take())
         try:
             conn.send(reply)
-        except (BrokenPipeError, OSError):
+        except OSError:
             break
-    conn.close()
+
+
+def _receive(conn: Any) -> Any:
+    try:
+        return conn.recv()
+    except (EOFError, OSError):  # el padre cerró la tubería
+        return None
 
 
 def _describe(exc: BaseException) -> tuple[str, str, str | None, str]:
@@ -112,59 +92,40 @@ def _describe(exc: BaseException) -> tuple[str, str, str | None, str]:
 def rebuild_error(name: str, message: str, path: str | None, trace: str) -> Exception:
     """Reconstruye en el padre el error del hijo: la misma clase si es de ``lab.errors`` o estándar.
 
-    Así la política de reintentos (errores permanentes) y los mensajes funcionan igual que
-    con hilos. La traza del hijo queda en el atributo ``remote_traceback``.
+    Así la política de reintentos (errores permanentes) y los mensajes funcionan igual que con
+    hilos. Cualquier otra clase llega como ``RuntimeError``; la traza del hijo, en ``remote_traceback``.
     """
-    import builtins
-
-    from lab import errors
-
-    cls = getattr(errors, name, None)
-    error: Exception
+    cls = getattr(errors, name, None) or getattr(builtins, name, None)
+    error: Exception | None = None
     if isinstance(cls, type) and issubclass(cls, errors.ImageTaskError):
         error = cls(message, path)
-    elif isinstance(cls, type) and issubclass(cls, errors.LabError):
-        error = cls(message)
-    else:
-        cls = getattr(builtins, name, None)
+    elif isinstance(cls, type) and issubclass(cls, Exception):
         try:
-            error = cls(message) if isinstance(cls, type) and issubclass(cls, Exception) else None
-        except Exception:
-            error = None
-        if error is None:
-            error = RuntimeError(f"{name}: {message}")
+            error = cls(message)
+        except Exception:  # una clase estándar con otros argumentos
+            pass
+    if error is None:
+        error = RuntimeError(f"{name}: {message}")
     error.remote_traceback = trace  # type: ignore[attr-defined]
     return error
 
-
-# --- el lado del padre ---------------------------------------------------------------------
 
 def default_start_method() -> str:
     """``"forkserver"`` si el sistema lo tiene (Linux, macOS) y si no ``"spawn"`` (Windows)."""
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _reap(process: Any, timeout: float = CLOSE_TIMEOUT) -> None:
-    """Espera a que ``process`` termine; si no lo hace en ``timeout`` segundos, lo mata."""
-    process.join(timeout)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    process.close()
-
-
 class ChildProcess:
-    """Lo que ve el padre: el proceso hijo de un worker y su tubería; arranca a demanda y se reinicia si muere."""
+    """El proceso hijo de un worker y su tubería: arranca a demanda y se sustituye si muere."""
 
-    def __init__(self, worker_id: str, spec: Any, modules: list[str], settings: dict[str, Any],
-                 start_method: str | None):
-        self.worker_id, self.spec, self.modules, self.settings = worker_id, spec, modules, settings
+    def __init__(self, worker_id: str, spec: Any, modules: list[str], log_level: int, start_method: str | None):
+        self.worker_id, self.spec, self.modules, self.log_level = worker_id, spec, modules, log_level
         self.start_method = start_method or default_start_method()
         self.process: Any = None
         self.conn: Any = None
-        self._ready = self._killed = False
-        self._lock = threading.Lock()
-        self._reapers: list[threading.Thread] = []
+        self._ready = False
+        self._killed: str | None = None     # por qué lo mató el padre, si lo mató
+        self._leaving: list[Any] = []       # procesos a los que se pidió terminar, aún sin recoger
 
     @property
     def pid(self) -> int | None:
@@ -178,83 +139,80 @@ class ChildProcess:
         context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
             context.set_forkserver_preload(PRELOAD)
-        parent, child = context.Pipe()
+        self.conn, child = context.Pipe()
         self.process = context.Process(target=child_main, name=f"lab-{self.worker_id}", daemon=True,
-                                       args=(child, self.worker_id, self.spec, self.modules, self.settings))
+                                       args=(child, self.spec, self.modules, self.log_level))
         self.process.start()
         child.close()
-        self.conn, self._ready, self._killed = parent, False, False
+        self._ready, self._killed = False, None
 
     def ensure_ready(self) -> None:
         """Lanza el hijo si hace falta y espera su aviso de listo; ``WorkerProcessError`` si falla."""
         self.spawn()
-        if self._ready:
-            return
-        message = self._recv("arrancar")
-        if message[0] == "fatal":
-            self._discard()
-            error = rebuild_error(*message[1:])
-            raise WorkerProcessError(f"El proceso del {self.worker_id} no pudo preparar el pipeline: "
-                                     f"{type(error).__name__}: {error}") from error
-        self._ready = True
+        if not self._ready:
+            message = self._recv("arrancar")
+            if message[0] == "fatal":
+                self._discard()
+                error = rebuild_error(*message[1:])
+                raise WorkerProcessError(f"El proceso del {self.worker_id} no pudo preparar el pipeline: "
+                                         f"{type(error).__name__}: {error}") from error
+            self._ready = True
 
     def run(self, task_id: str, payload: dict[str, Any], quality: int) -> tuple[Any, ...]:
         """Procesa una tarea en el hijo; devuelve ``("ok", resultado, logs)`` o ``("error", ..., logs)``."""
-        with self._lock:
-            self.ensure_ready()
-            try:
-                self.conn.send((task_id, payload, quality))
-            except (BrokenPipeError, OSError):
-                pass  # el hijo murió: _recv lo explica
-            return self._recv(f"procesar la tarea {task_id}")
+        self.ensure_ready()
+        try:
+            self.conn.send((task_id, payload, quality))
+        except OSError:
+            pass  # el hijo murió: _recv lo explica
+        return self._recv(f"procesar la tarea {task_id}")
 
     def _recv(self, doing: str) -> tuple[Any, ...]:
         try:
             return self.conn.recv()
         except (EOFError, OSError):
-            process = self.process
-            process.join(1.0)
-            code = process.exitcode
+            self.process.join(1.0)
+            code = self.process.exitcode
+            if self._killed or code is None:
+                cause = self._killed or "sin código de salida"
+            elif code < 0:
+                cause = f"señal {-code}" + (" (¿sin memoria?)" if code == -9 else "")
+            else:
+                cause = f"código de salida {code}"
             self._discard()
-            cause = f"código de salida {code}" if code is not None else "sin código de salida"
-            if code is not None and code < 0:
-                cause = f"señal {-code}" + (" (¿sin memoria?)" if -code == 9 else "")
-            if self._killed:
-                cause = "detenido con terminate()"
             hint = ("; si lanzas el pool desde un script, pon su código principal bajo "
                     "`if __name__ == \"__main__\":`") if doing == "arrancar" and code == 1 else ""
             raise WorkerProcessError(f"El proceso del {self.worker_id} terminó inesperadamente al {doing} "
                                      f"({cause}){hint}.") from None
 
+    def terminate(self, reason: str = "detenido con terminate()") -> None:
+        """Mata el hijo ya; la tarea en curso fallará con ``WorkerProcessError`` que dice ``reason``."""
+        if self.process is not None and self.process.is_alive():
+            self._killed = reason
+            self.process.kill()
+
     def release(self) -> None:
-        """Pide al hijo que termine sin esperarle: un hilo aparte lo recoge (y lo mata si no sale)."""
-        with self._lock:
-            process, conn = self.process, self.conn
-            if process is None:
-                return
+        """Pide al hijo que termine, sin esperarle (``close()`` lo recoge)."""
+        if self.process is not None:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.conn.close()
+            self._leaving.append(self.process)
             self.process = self.conn = None
             self._ready = False
-            try:
-                conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
-            conn.close()
-            reaper = threading.Thread(target=_reap, args=(process,), name=f"{self.worker_id}-recoger", daemon=True)
-            self._reapers.append(reaper)
-            reaper.start()
 
     def close(self) -> None:
-        """Como ``release`` pero esperando a que el proceso haya terminado."""
+        """Como ``release`` pero esperando a que el proceso termine (y matándolo si tarda demasiado)."""
         self.release()
-        while self._reapers:
-            self._reapers.pop().join()
-
-    def terminate(self) -> None:
-        """Mata el hijo ya (la tarea en curso fallará con ``WorkerProcessError``)."""
-        process = self.process
-        if process is not None and process.is_alive():
-            self._killed = True
-            process.kill()
+        while self._leaving:
+            process = self._leaving.pop()
+            process.join(CLOSE_TIMEOUT)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            process.close()
 
     def _discard(self) -> None:
         process, conn = self.process, self.conn
