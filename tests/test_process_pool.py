@@ -101,7 +101,7 @@ def test_worker_pool_kind_process_and_graceful_stop(tmp_path):
     assert queue.join(timeout=120)
     assert pool.stop(timeout=60) is True
     assert queue.get_stats()["completed"] == 4 and pool.get_stats()["tasks_completed"] == 4
-    assert all(not t.is_alive() for t in pool.runner.threads)
+    assert all(not t.is_alive() for t in pool.threads)
 
 
 def test_the_pipeline_must_travel_as_json():

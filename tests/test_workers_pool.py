@@ -35,7 +35,7 @@ def test_pool_as_context_manager_stops_gracefully(quiet_workers):
         for _ in range(20):
             queue.add_task({"image_path": "a", "output_path": "b"})
         assert queue.join(timeout=10)
-    assert not any(t.is_alive() for t in pool.runner.threads)
+    assert not any(t.is_alive() for t in pool.threads)
     assert pool.get_stats()["tasks_completed"] == 20
     assert all(w.state == "stopped" for w in pool.workers)
 
@@ -61,33 +61,15 @@ def test_pool_validates_its_arguments():
         WorkerPool(2, None, TaskQueue(), kind="nope")
 
 
-def test_the_pool_delegates_to_the_runner_of_its_kind(monkeypatch):
-    class FakeRunner:
-        def __init__(self, pool):
-            self.pool, self.started = pool, None
-
-        def start(self, forever):
-            self.started = forever
-
-        def join(self, timeout):
-            return True
-
-        def stop(self):
-            pass
-
-        def worker_stats(self):
-            return [{"worker_id": i, "tasks_completed": 1, "tasks_failed": 0} for i in self.pool.worker_ids]
-
-        def health(self):
-            return [{"worker_id": i, "healthy": True} for i in self.pool.worker_ids]
-
-        def end_times(self):
-            return [self.pool.clock()] * self.pool.size
-
-    monkeypatch.setitem(pool_module.RUNNERS, "fake", FakeRunner)
-    pool = WorkerPool(2, None, TaskQueue(), kind="fake")
-    stats = pool.run(forever=True)
-    assert pool.runner.started is True and stats["tasks_completed"] == 2 and pool.is_healthy()
+def test_the_pool_builds_its_workers_from_the_class_of_its_kind(monkeypatch, quiet_workers):
+    monkeypatch.setitem(pool_module.KINDS, "fake", lambda worker_class: NoOpWorker)
+    queue = TaskQueue()
+    ids = [queue.add_task({"image_path": "a", "output_path": "b"}) for _ in range(4)]
+    pool = WorkerPool(2, None, queue, kind="fake")
+    assert all(type(w) is NoOpWorker for w in pool.workers)
+    stats = pool.run(forever=False)
+    assert stats["tasks_completed"] == 4 and stats["kind"] == "fake" and pool.is_healthy()
+    assert sorted(t for w in pool.workers for t in w.seen) == ids
 
 
 def test_stress_eight_threads_ten_thousand_tasks_each_completed_once(quiet_workers):
