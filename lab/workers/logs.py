@@ -1,21 +1,14 @@
 """Logging de los workers: el formato de la guía o líneas JSON, sin líneas duplicadas.
 
-Cada worker tiene un logger estándar ``lab.worker.<worker_id>`` (``worker.logger``). Todos
-cuelgan de ``lab.worker``, el único que tiene un manejador: crear muchos workers en un
-cuaderno (o volver a ejecutar una celda) nunca duplica líneas, y ese logger no propaga a la
-raíz (``configure_logging(propagate=True)`` lo cambia si se quiere centralizar).
-
-Formato por defecto, el de la guía; el corchete muestra el id con la inicial en mayúscula
-(``worker-1`` → ``[Worker-1]``)::
+Cada worker tiene un logger estándar ``lab.worker.<worker_id>`` (``worker.logger``). Todos cuelgan
+de ``lab.worker``, el único con manejador (``logstream.py``): crear muchos workers (o volver a
+ejecutar una celda) nunca duplica líneas, y no propaga a la raíz salvo ``configure_logging(propagate=True)``.
+Formato por defecto, el de la guía (``worker-1`` → ``[Worker-1]``)::
 
     2024-11-20 18:30:15,123 - [Worker-1] - INFO - 📝 Procesando tarea task-0001
 
-Todo registro lleva además los campos ``worker_id``, ``task_id``, ``attempt`` y
-``duration`` (``None`` cuando no aplican); ``use_json_logs()`` cambia a una línea JSON por
-registro con esos campos, lista para un logging centralizado.
-
-La salida va a ``stderr`` (como todo logging estándar), salvo dentro de Jupyter, donde va a
-``stdout`` para que no se vea con el fondo rojo de los errores.
+Todo registro lleva además ``worker_id``, ``task_id``, ``attempt`` (el intento local, si hay
+reintentos) y ``duration`` (``None`` si no aplican); ``use_json_logs()`` da una línea JSON con ellos.
 """
 
 from __future__ import annotations
@@ -23,15 +16,16 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
+
+from lab.workers.logstream import console_handler
 
 ROOT_LOGGER = "lab.worker"
 GUIDE_FORMAT = "%(asctime)s - [%(worker_name)s] - %(levelname)s - %(message)s"
 FIELDS = ("worker_id", "task_id", "attempt", "duration")
 
-# Tarea e intento que el hilo (o la corrutina) está procesando ahora mismo.
+# Tarea e intento (local) que el hilo (o la corrutina) está procesando ahora mismo.
 _task_context: contextvars.ContextVar[tuple[str | None, int | None]] = contextvars.ContextVar(
     "lab_worker_task", default=(None, None))
 
@@ -86,78 +80,31 @@ class JsonFormatter(logging.Formatter):
     """Una línea JSON por registro: hora, nivel, logger, mensaje y los campos del worker."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "timestamp": record.created,
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key in FIELDS:
-            data[key] = getattr(record, key, None)
+        data: dict[str, Any] = {"time": self.formatTime(record), "timestamp": record.created,
+                                "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                                **{key: getattr(record, key, None) for key in FIELDS}}
         if record.exc_info:
             data["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
-
-
-class ConsoleHandler(logging.StreamHandler):
-    """Escribe en ``sys.stdout`` o ``sys.stderr`` *actuales* (sirve aunque pytest o Jupyter los cambien)."""
-
-    def __init__(self, stream_name: str = "stderr"):
-        super().__init__()
-        self.stream_name = stream_name
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return getattr(sys, self.stream_name)
-
-    @stream.setter
-    def stream(self, value) -> None:  # StreamHandler.__init__ lo asigna; se ignora
-        pass
-
-
-def _default_stream() -> str:
-    """``stdout`` dentro de un kernel de Jupyter (se lee mejor) y ``stderr`` en cualquier otro caso."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    return "stdout" if type(shell).__name__ == "ZMQInteractiveShell" else "stderr"
-
-
-def _lab_handler(logger: logging.Logger) -> logging.Handler | None:
-    for handler in logger.handlers:
-        if getattr(handler, "_lab_worker_handler", False):
-            return handler
-    return None
 
 
 def configure_logging(*, json: bool | None = None, level: int | str | None = None,
                       stream: str | None = None, propagate: bool | None = None) -> logging.Logger:
     """Configura (de forma idempotente) el logger ``lab.worker`` del que cuelgan todos los workers.
 
-    ``json=True`` cambia a líneas JSON y ``json=False`` vuelve al formato de la guía;
-    ``level`` fija el nivel (``"DEBUG"`` muestra las trazas de los errores inesperados);
-    ``stream`` es ``"stdout"`` o ``"stderr"``; ``propagate=True`` envía además los registros
-    al logger raíz. Lo que no se indica se deja como estaba. Devuelve el logger.
-    Lanza ``ValueError`` si ``stream`` no es uno de los dos nombres válidos.
+    ``json=True`` cambia a líneas JSON y ``json=False`` vuelve al formato de la guía; ``level`` fija el
+    nivel (``"DEBUG"`` muestra las trazas de los errores inesperados); ``stream`` es ``"stdout"`` o
+    ``"stderr"``; ``propagate=True`` envía además los registros al logger raíz. Lo que no se indica
+    se deja como estaba. Devuelve el logger; ``ValueError`` si ``stream`` no es uno de esos dos nombres.
     """
-    if stream is not None and stream not in ("stdout", "stderr"):
-        raise ValueError(f"stream debe ser 'stdout' o 'stderr' y recibió {stream!r}.")
     root = logging.getLogger(ROOT_LOGGER)
-    handler = _lab_handler(root)
-    if handler is None:
-        handler = ConsoleHandler(stream or _default_stream())
-        handler._lab_worker_handler = True  # type: ignore[attr-defined]
-        handler.setFormatter(GuideFormatter())
-        root.addHandler(handler)
-        root.propagate = False
+    handler = console_handler(root, stream, GuideFormatter)
     if root.level == logging.NOTSET:  # sin nivel propio heredaría WARNING del raíz y callaría los INFO
         root.setLevel(logging.INFO)
     if json is not None:
         handler.setFormatter(JsonFormatter() if json else GuideFormatter())
     if level is not None:
         root.setLevel(level)
-    if stream is not None and isinstance(handler, ConsoleHandler):
-        handler.stream_name = stream
     if propagate is not None:
         root.propagate = propagate
     return root

@@ -1,22 +1,19 @@
 """``RetryPolicy``: cuántas veces reintentar una tarea y cuánto esperar entre intentos.
 
 Espera exponencial con tope y *jitter*. Antes del reintento ``n`` (1, 2, 3...) la espera base es
-``min(base_delay * factor ** (n - 1), max_delay)``: 1, 2, 4, 8... hasta el tope ``max_delay``.
-Sobre esa espera, ``jitter`` decide cuánto azar se añade para que muchos clientes que fallan a la
-vez no vuelvan todos en el mismo instante (Marc Brooker, *Exponential Backoff And Jitter*, 2015):
+``min(base_delay * factor ** (n - 1), max_delay)``: 1, 2, 4, 8... hasta el tope. Sobre ella, ``jitter``
+añade azar para que muchos clientes que fallan a la vez no vuelvan todos en el mismo instante
+(Marc Brooker, *Exponential Backoff And Jitter*, 2015): ``"full"`` (por defecto), uniforme en
+``[0, espera]``; ``"equal"``, en ``[espera/2, espera]``; ``"none"`` (o ``0``), la espera exacta; y una
+fracción ``j`` entre 0 y 1, la espera por un factor en ``[1 - j, 1 + j]``.
 
-- ``"full"`` (por defecto, el que recomienda Brooker): un valor uniforme en ``[0, espera]``;
-- ``"equal"``: la mitad fija y la otra mitad al azar, uniforme en ``[espera/2, espera]``;
-- ``"none"`` (o ``0``): la espera exacta, 1, 2, 4...;
-- un número ``j`` entre 0 y 1: la espera multiplicada por un factor en ``[1 - j, 1 + j]``.
-
-Solo se reintentan los errores que pueden ser pasajeros: un payload mal formado, una imagen
-que no existe o está corrupta, o un pipeline no válido fallarán igual la próxima vez
-(``PERMANENT_ERRORS``), así que la tarea se marca como fallida sin esperar.
+Solo se reintentan los errores que pueden ser pasajeros: un payload mal formado, una imagen que no
+existe o un pipeline no válido fallarán igual (``PERMANENT_ERRORS``) y la tarea falla sin esperar.
 """
 
 from __future__ import annotations
 
+import itertools
 import random as _random
 from dataclasses import dataclass, field
 from typing import Callable
@@ -25,8 +22,7 @@ from lab.checks import check_int, is_integer, is_real
 from lab.errors import (CorruptImageError, FilterSpecError, ImageNotFoundError, ImageTooLargeError,
                         InvalidPathError, InvalidTaskError, UnsupportedFormatError)
 
-#: Errores deterministas: el mismo intento fallaría igual (payload, spec o parámetro no válidos, imagen que no
-#: existe o está dañada, ruta imposible, formato de salida que no sirve, recursión sin fin en el código).
+#: Errores deterministas: reintentar fallaría igual (payload o spec no válidos, imagen ausente o dañada...).
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     InvalidTaskError, FilterSpecError, ImageNotFoundError, CorruptImageError, ImageTooLargeError, InvalidPathError,
     UnsupportedFormatError, RecursionError)
@@ -39,9 +35,7 @@ JITTER_MODES: tuple[str, ...] = ("full", "equal", "none")
 class RetryPolicy:
     """Política de reintentos: ``max_retries`` reintentos tras el primer intento, con espera exponencial.
 
-    ``jitter`` es ``"full"`` (por defecto), ``"equal"``, ``"none"`` o una fracción entre 0 y 1
-    (ver el docstring del módulo); ``max_delay`` es el tope de la espera antes del azar.
-    ``random`` (sin argumentos, devuelve un float en ``[0, 1)``) es inyectable para los tests.
+    ``max_delay`` es el tope de la espera antes del azar; ``random`` (un float en ``[0, 1)``), inyectable.
     Lanza ``ValueError`` si algún parámetro es negativo, ``factor < 1`` o ``jitter`` no es válido.
     """
 
@@ -60,24 +54,15 @@ class RetryPolicy:
                 raise ValueError(f"{name} no puede ser negativo y recibió {getattr(self, name)!r}.")
         if self.factor < 1:
             raise ValueError(f"factor debe ser >= 1 y recibió {self.factor!r}.")
-        if isinstance(self.jitter, str):
-            if self.jitter not in JITTER_MODES:
-                raise ValueError(f"jitter debe ser uno de {', '.join(JITTER_MODES)} o una fracción entre 0 y 1, "
-                                 f"y recibió {self.jitter!r}.")
-        elif not is_real(self.jitter) or not 0 <= self.jitter <= 1:
-            raise ValueError(f"jitter es 'full', 'equal', 'none' o una fracción entre 0 y 1, "
+        if self.jitter not in JITTER_MODES and not (is_real(self.jitter) and 0 <= self.jitter <= 1):
+            raise ValueError(f"jitter debe ser uno de {', '.join(JITTER_MODES)} o una fracción entre 0 y 1, "
                              f"y recibió {self.jitter!r}.")
 
     @classmethod
     def coerce(cls, value: "RetryPolicy | int | None") -> "RetryPolicy":
-        """Acepta una política, un número de reintentos o ``None`` (sin reintentos).
-
-        Lanza ``TypeError`` con cualquier otra cosa.
-        """
-        if value is None:
-            return cls()
-        if isinstance(value, RetryPolicy):
-            return value
+        """Acepta una política, un número de reintentos o ``None`` (sin reintentos); ``TypeError`` si no."""
+        if value is None or isinstance(value, RetryPolicy):
+            return value or cls()
         if is_integer(value):
             return cls(max_retries=value)
         raise TypeError(f"retry debe ser un RetryPolicy o un número de reintentos y recibió {value!r}.")
@@ -89,9 +74,7 @@ class RetryPolicy:
 
     def should_retry(self, error: BaseException, attempt: int) -> bool:
         """``True`` si tras fallar el intento ``attempt`` (1, 2...) con ``error`` toca reintentar."""
-        if not isinstance(error, Exception) or isinstance(error, self.permanent):
-            return False
-        return attempt <= self.max_retries
+        return isinstance(error, Exception) and not isinstance(error, self.permanent) and attempt <= self.max_retries
 
     def base(self, retry: int) -> float:
         """La espera antes del azar para el reintento ``retry``: exponencial y con el tope ``max_delay``."""
@@ -109,13 +92,9 @@ class RetryPolicy:
         return max(delay, 0.0)
 
     def schedule(self) -> list[float]:
-        """Los instantes (segundos desde el primer fallo) de cada reintento si todos los intentos fallan.
+        """Los instantes (segundos desde el primer fallo) de cada reintento si todos los intentos fallan en el acto.
 
-        Supone que cada intento falla en el acto: son las sumas acumuladas de ``delay(1..max_retries)``.
-        Sirve para ver cuándo vuelven muchos clientes que fallaron a la vez (``lab.plots.plot_backoff``).
+        Son las sumas acumuladas de ``delay(1..max_retries)``: cuándo vuelven muchos clientes que
+        fallaron a la vez (``plot_backoff``).
         """
-        times, now = [], 0.0
-        for retry in range(1, self.max_retries + 1):
-            now += self.delay(retry)
-            times.append(now)
-        return times
+        return list(itertools.accumulate(self.delay(retry) for retry in range(1, self.max_retries + 1)))
