@@ -23,3 +23,35 @@ def test_usage_errors_are_in_spanish():
     result = run("lab", "demo", "nada")
     assert result.returncode == 2
     assert "opción no válida: 'nada'" in result.stderr and "invalid choice" not in result.stderr
+
+
+# Las opciones se llaman en inglés, como las órdenes; los nombres en español quedan como alias ocultos
+# durante una versión (lab.course.commands.OLD_SPELLINGS).
+RENAMED = {"--timeout-cuaderno": ("--notebook-timeout", "7", "notebook_timeout", 7.0),
+           "--memoria": ("--memory", "300", "memory_mb", 300.0),
+           "--fuentes": ("--source", "otra", "source_dir", Path("otra")),
+           "--paralelo": ("--parallel", "3", "parallel", 3)}
+
+
+def test_options_are_in_english_and_the_help_hides_the_old_spellings():
+    for command in ("grade", "check"):
+        out = run("lab", command, "--help").stdout
+        assert "--notebook-timeout" in out and "--memory" in out and "--source" in out
+        assert not any(old in out for old in RENAMED), out
+    assert "--parallel" in run("lab", "grade", "--help").stdout
+
+
+def test_old_spanish_spellings_still_work_for_one_release(capsys):
+    from lab.__main__ import build_parser
+    from lab.course.commands import OLD_SPELLINGS
+
+    assert OLD_SPELLINGS == {old: new for old, (new, *_) in RENAMED.items()}
+    parser = build_parser()
+    for old, (new, value, dest, expected) in RENAMED.items():
+        by_new = parser.parse_args(["grade", new, value])
+        assert getattr(by_new, dest) == expected and "ahora se llama" not in capsys.readouterr().err
+        by_old = parser.parse_args(["grade", old, value])
+        assert vars(by_old) == vars(by_new)
+        assert f"{old} ahora se llama {new}" in capsys.readouterr().err
+    defaults = parser.parse_args(["check", "x.ipynb"])
+    assert (defaults.notebook_timeout, defaults.memory_mb) == (300, 1024)

@@ -105,7 +105,7 @@ def test_hidden_checks_catch_a_hard_coded_answer_and_check_skips_them(sources, t
     assert graded.exercises[0].message == "Comprobación oculta 1.1 (comprobación oculta): AssertionError: otros números"
     from lab.__main__ import main as lab_main
     capsys.readouterr()
-    assert lab_main(["check", str(path), "--fuentes", str(sources), "--timeout", "20"]) == 0
+    assert lab_main(["check", str(path), "--source", str(sources), "--timeout", "20"]) == 0
     assert "2 aprobado" in capsys.readouterr().out
 
 
@@ -115,7 +115,7 @@ def test_partial_solution_gets_a_mixed_report_and_cli_writes_json_junit_and_csv(
     nb.cells.append(cell("undefined_name"))  # celda añadida por el alumnado: no se usa al corregir
     path = write(nb, tmp_path / "01-Prueba.ipynb")
     out = tmp_path / "notas"
-    assert grade.main([str(path), "--timeout", "20", "--fuentes", str(sources), "--out", str(out)]) == 1
+    assert grade.main([str(path), "--timeout", "20", "--source", str(sources), "--out", str(out)]) == 1
 
     table = capsys.readouterr().out
     assert "1.1 Speedup" in table and "speedup(8.0, 2.0) debería ser 4.0 y devolvió None" in table

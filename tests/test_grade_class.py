@@ -53,7 +53,7 @@ def test_a_small_class_gets_a_gradebook_feedback_and_survives_broken_submissions
     for name, text in files.items():
         (entregas / name).parent.mkdir(parents=True, exist_ok=True)
         (entregas / name).write_text(text, encoding="utf-8")
-    args = [str(entregas), "--fuentes", str(sources), "--out", str(out), "--timeout", "20", "--memoria", "300"]
+    args = [str(entregas), "--source", str(sources), "--out", str(out), "--timeout", "20", "--memory", "300"]
     assert grade.main(args) == 1
     printed = capsys.readouterr()
     assert "Corrigiendo 6 cuadernos de 5 estudiantes" in printed.out and "[6/6]" in printed.err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +17,29 @@ from lab import PROJECT_DIR
 from lab.course import NOTEBOOKS_DIR, SOURCE_DIR, STUDENT_DIR
 
 ROOT = PROJECT_DIR
+
+#: Los nombres antiguos (en español) de las opciones: alias ocultos en la ayuda hasta la versión 0.2.
+OLD_SPELLINGS = {"--timeout-cuaderno": "--notebook-timeout", "--memoria": "--memory", "--fuentes": "--source",
+                 "--paralelo": "--parallel"}
+
+
+class _OldSpelling(argparse.Action):
+    """Acepta el nombre antiguo de una opción como el nuevo y avisa (en stderr) de que va a desaparecer."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"⚠ {option_string} ahora se llama {OLD_SPELLINGS[option_string]}; el nombre antiguo dejará de "
+              f"funcionar en la próxima versión.", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_option(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    """Añade la opción ``name`` y, si tuvo un nombre en español, ese nombre como alias oculto."""
+    parser.add_argument(name, **kwargs)
+    for old, new in OLD_SPELLINGS.items():
+        if new == name:
+            parser.add_argument(old, dest=kwargs["dest"], type=kwargs.get("type"), action=_OldSpelling,
+                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def _run(module: str) -> Callable[[argparse.Namespace], int]:
@@ -27,13 +51,14 @@ def _run(module: str) -> Callable[[argparse.Namespace], int]:
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     """Las opciones de límites comunes a ``grade`` y ``check``."""
-    parser.add_argument("--timeout", type=float, default=30, help="segundos máximos por celda (30)")
-    parser.add_argument("--timeout-cuaderno", dest="notebook_timeout", type=float, default=300,
-                        help="segundos máximos por cuaderno entero (300)")
-    parser.add_argument("--memoria", dest="memory_mb", type=float, default=1024,
-                        help="MB de memoria extra por kernel (1024; 0 = sin límite; solo Linux y macOS)")
-    parser.add_argument("--fuentes", dest="source_dir", type=Path, default=SOURCE_DIR,
-                        help="carpeta con los cuadernos de soluciones (ejercicios/soluciones)")
+    parser.add_argument("--timeout", type=float, default=30, metavar="SEGUNDOS",
+                        help="segundos máximos por celda (30)")
+    add_option(parser, "--notebook-timeout", dest="notebook_timeout", type=float, default=300, metavar="SEGUNDOS",
+               help="segundos máximos por cuaderno entero (300)")
+    add_option(parser, "--memory", dest="memory_mb", type=float, default=1024, metavar="MB",
+               help="MB de memoria extra por kernel (1024; 0 = sin límite; solo Linux y macOS)")
+    add_option(parser, "--source", dest="source_dir", type=Path, default=SOURCE_DIR, metavar="CARPETA",
+               help="carpeta con los cuadernos de soluciones (ejercicios/soluciones)")
 
 
 def add_grade_parser(subparsers: Any) -> None:
@@ -46,9 +71,9 @@ def add_grade_parser(subparsers: Any) -> None:
                         help=f"cuadernos, carpetas de cuadernos o una carpeta de entregas "
                              f"(por defecto {STUDENT_DIR.relative_to(ROOT)})")
     add_limit_options(parser)
-    parser.add_argument("--paralelo", dest="parallel", type=int, default=None,
-                        help="kernels de Jupyter a la vez (por defecto, tantos como núcleos tiene la máquina)")
-    parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas",
+    add_option(parser, "--parallel", dest="parallel", type=int, default=None, metavar="N",
+               help="kernels de Jupyter a la vez (por defecto, tantos como núcleos tiene la máquina)")
+    parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas", metavar="CARPETA",
                         help="carpeta donde escribir notas.csv, notas.json, notas.xml y devoluciones/ (output/notas)")
     parser.set_defaults(func=_run("grade"))
 
