@@ -1,10 +1,8 @@
 """``WorkerPool``: varios workers sobre la misma cola, cada uno en su hilo, con estadísticas agregadas.
 
-``kind`` elige qué worker corre en cada hilo (``KINDS``): con ``"thread"`` (por defecto), un
-``SimpleWorker`` (o ``worker_class``) que lo hace todo en su hilo; con ``"process"``, su versión
-cuyo trabajo de imagen corre en un proceso hijo propio (``lab.workers.process``): un núcleo de CPU
-por worker. ``ProcessWorkerPool`` es el pool de procesos, con lo propio de los procesos: arrancarlos
-antes de medir, matarlos y esperar a que salgan.
+``kind`` elige el worker de cada hilo (``KINDS``): ``"thread"``, un ``SimpleWorker`` (o ``worker_class``);
+``"process"``, su versión con el trabajo de imagen en un proceso hijo propio (``lab.workers.process``).
+``ProcessWorkerPool`` añade lo propio de los procesos: arrancarlos antes, matarlos y esperar a que salgan.
 """
 
 from __future__ import annotations
@@ -56,10 +54,10 @@ class WorkerPool:
         self._ends: dict[str, float] = {}
 
     def start(self, forever: bool = False, wait: bool = True) -> None:
-        """Arranca todos los workers, cada uno en su hilo; con ``wait=True`` (por defecto) espera a que terminen.
+        """Arranca cada worker en su hilo; con ``wait=True`` (por defecto) espera a que terminen.
 
-        Sin ``forever`` cada worker para cuando no quedan tareas pendientes; con ``forever=True``
-        esperan tareas nuevas hasta ``stop()`` o el cierre de la cola. ``RuntimeError`` si ya se arrancó.
+        Sin ``forever`` cada worker para al no quedar tareas pendientes; con ``forever=True``, en ``stop()``
+        o al cerrarse la cola. ``RuntimeError`` si ya se arrancó.
         """
         if self._started_at is not None:
             raise RuntimeError("Este WorkerPool ya se arrancó; crea otro para una nueva ejecución.")
@@ -105,12 +103,8 @@ class WorkerPool:
         """Totales de todos los workers, el desglose por worker, el tiempo de reloj y el rendimiento."""
         per_worker = [worker.get_stats() for worker in self.workers]
         stats = merge_stats(per_worker)
-        if self._started_at is None:
-            wall = 0.0
-        elif len(self._ends) == self.size:
-            wall = max(self._ends.values()) - self._started_at
-        else:
-            wall = self.clock() - self._started_at
+        end = max(self._ends.values()) if len(self._ends) == self.size else self.clock()  # el último en acabar
+        wall = 0.0 if self._started_at is None else end - self._started_at
         finished = stats["tasks_completed"] + stats["tasks_failed"]
         stats.update({"size": self.size, "kind": self.kind, "wall_time": wall,
                       "throughput": finished / wall if wall > 0 else 0.0,
@@ -137,12 +131,10 @@ class WorkerPool:
 
 
 class ProcessWorkerPool(WorkerPool):
-    """``size`` workers cuyo trabajo corre en procesos separados (uno por worker).
+    """``size`` workers cuyo trabajo corre en procesos separados (uno por worker); el resto, como ``WorkerPool``.
 
-    ``queue_or_tasks`` es una cola (cualquier ``QueueAPI``) o una lista de payloads, que se meten
-    en una ``TaskQueue`` nueva (``pool.queue``). ``start_method`` es ``"forkserver"`` o ``"spawn"``
-    (por defecto el primero que exista). El resto, como ``WorkerPool``. Lanza ``ValueError`` o
-    ``TypeError`` si algún argumento no es válido.
+    ``queue_or_tasks``: una cola o una lista de payloads (van a una ``TaskQueue`` nueva, ``pool.queue``);
+    ``start_method``: ``"forkserver"`` o ``"spawn"``. ``ValueError``/``TypeError`` si algo no es válido.
     """
 
     def __init__(self, size: int, pipeline: Any, queue_or_tasks: QueueAPI | Iterable[dict[str, Any]], *,
