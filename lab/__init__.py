@@ -6,6 +6,7 @@ Módulos principales:
 - ``lab.core``: procesar una imagen (carga, pipeline, guardado) con el desglose de tiempos.
 - ``lab.workers``: ``TaskQueue``, ``SimpleWorker``, ``AsyncWorker``, ``WorkerPool`` y la cola en Redis.
 - ``lab.images``: las fotos de ejemplo y cargas de trabajo más grandes generadas a demanda.
+- ``lab.notebook``: lo que usan los cuadernos (gráficas, paneles, experimentos, las demos de la guía).
 """
 
 __version__ = "0.1.0"
