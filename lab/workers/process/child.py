@@ -187,9 +187,10 @@ class ChildProcess:
 
     def terminate(self, reason: str = "detenido con terminate()") -> None:
         """Mata el hijo ya; la tarea en curso fallará con ``WorkerProcessError`` que dice ``reason``."""
-        if self.process is not None and self.process.is_alive():
+        process = self.process  # otro hilo (el del worker) puede estar sustituyéndolo
+        if process is not None and process.is_alive():
             self._killed = reason
-            self.process.kill()
+            process.kill()
 
     def release(self) -> None:
         """Pide al hijo que termine, sin esperarle (``close()`` lo recoge)."""
