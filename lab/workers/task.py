@@ -1,9 +1,7 @@
 """La tarea y sus eventos: los datos que viajan por cualquier cola (en memoria o Redis).
 
-Una tarea pasa por ``pending → processing → completed | failed``. Si el worker que la
-tenía deja de renovar su concesión (*lease*), vuelve a ``pending`` para otro intento.
-Todo lo de este módulo se convierte a JSON plano (``to_dict``/``from_dict``): la cola en
-Redis guarda exactamente eso, nunca pickle.
+Una tarea pasa por ``pending → processing → completed | failed`` (o vuelve a ``pending`` si su
+concesión caduca). Todo se convierte a JSON plano (``to_dict``/``from_dict``), nunca pickle.
 """
 
 from __future__ import annotations
@@ -24,30 +22,21 @@ class TaskState(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
-    # El hash de Enum es una función Python (hash del nombre); el de str va en C y es
-    # coherente con la igualdad (TaskState.PENDING == "pending"): los contadores por estado
-    # de la cola se actualizan varias veces por tarea.
-    __hash__ = str.__hash__
-
 
 STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
 
-# Transiciones permitidas. PROCESSING → PENDING es la recuperación de una concesión caducada.
-TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {   # las permitidas; PROCESSING → PENDING: concesión caducada
     TaskState.PENDING: frozenset({TaskState.PROCESSING, TaskState.FAILED}),
     TaskState.PROCESSING: frozenset({TaskState.COMPLETED, TaskState.FAILED, TaskState.PENDING}),
-    TaskState.COMPLETED: frozenset(),
-    TaskState.FAILED: frozenset(),
-}
+    TaskState.COMPLETED: frozenset(), TaskState.FAILED: frozenset()}
 
 
 @dataclass(frozen=True)
 class Task:
     """Una instantánea inmutable de una tarea tal como la ve quien la pide.
 
-    ``attempts`` cuenta cuántas veces se ha entregado a un worker (1 en el primer intento).
-    Los tiempos están en segundos del reloj de la cola (monótono por defecto).
-    """
+    ``attempts``: cuántas veces se ha entregado a un worker (1 en el primer intento). Los
+    tiempos, en segundos del reloj de la cola (monótono por defecto)."""
 
     id: str
     payload: dict[str, Any]
@@ -66,25 +55,23 @@ class Task:
         """``True`` si la tarea ya está en un estado final (completada o fallida)."""
         return self.state in (TaskState.COMPLETED, TaskState.FAILED)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Devuelve la tarea como datos JSON planos."""
-        data = asdict(self)
-        data["state"] = self.state.value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Task":
-        """Reconstruye una tarea desde ``to_dict()``."""
-        return cls(**{**data, "state": TaskState(data["state"])})
-
     @property
     def token(self) -> int | None:
         """El *fencing token* de esta entrega: su número de intento (``None`` si aún no se entregó)."""
         return self.attempts or None
 
-    def evolve(self, **changes: Any) -> "Task":
+    def evolve(self, **changes: Any) -> Task:
         """Copia de la tarea con los campos indicados cambiados."""
         return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Devuelve la tarea como datos JSON planos."""
+        return {**asdict(self), "state": self.state.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        """Reconstruye una tarea desde ``to_dict()``."""
+        return cls(**{**data, "state": TaskState(data["state"])})
 
 
 @dataclass(frozen=True)
@@ -100,12 +87,10 @@ class TaskEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Devuelve el evento como datos JSON planos."""
-        data = asdict(self)
-        data["state"] = self.state.value
-        return data
+        return {**asdict(self), "state": self.state.value}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TaskEvent":
+    def from_dict(cls, data: dict[str, Any]) -> TaskEvent:
         """Reconstruye un evento desde ``to_dict()``."""
         return cls(**{**data, "state": TaskState(data["state"])})
 
