@@ -258,7 +258,7 @@ def test_ctrl_c_in_a_task_marks_it_failed_and_propagates():
     assert worker.state == "stopped"
 
 
-def test_a_worker_that_dies_mid_task_loses_it_to_another():
+def test_a_worker_that_dies_mid_task_loses_it_to_another(capsys):
     clock = FakeClock()
     queue = TaskQueue(lease_timeout=10, clock=clock)
     ids = [queue.add_task({"image_path": "a", "output_path": "b"}) for _ in range(3)]
@@ -272,6 +272,8 @@ def test_a_worker_that_dies_mid_task_loses_it_to_another():
     assert sorted(survivor.seen) == ids
     assert all(t.state is TaskState.COMPLETED and t.worker_id == "worker-2" for t in queue.tasks())
     assert queue.task_info("task-0001").attempts == 2
+    err = capsys.readouterr().err           # la entrega (de la cola) no es el intento (del worker)
+    assert "📝 Procesando tarea task-0001 (entrega 2)" in err and "📝 Procesando tarea task-0002\n" in err
     reasons = [e.reason for e in queue.timeline() if e.task_id == "task-0001" and e.state is TaskState.PENDING]
     assert any(r and "worker-muerto" in r for r in reasons)
     assert queue.audit() == []
