@@ -37,7 +37,7 @@ from lab.workers.redis.connect import safe_url
 from lab.workers.redis.connection import LOST_MARK, RedisConnection
 from lab.workers.redis.scripts import SCRIPTS
 from lab.workers.redis.views import RedisQueueViews, _task_from_hash
-from lab.workers.task import Task
+from lab.workers.task import Task, TaskEvent
 
 __all__ = ["RedisTaskQueue", "QUEUE_DEFAULT"]
 
@@ -63,7 +63,7 @@ _MAX_WAIT = 1.0         # espera máxima de un BLPOP antes de volver a mirar la 
 _FAKE_CLOCK_POLL = 0.05  # con un reloj inyectado el tiempo no avanza solo: se mira más a menudo
 
 
-class RedisTaskQueue(RedisQueueViews, QueueAPI):
+class RedisTaskQueue(QueueAPI):
     """Cola de tareas en Redis con la interfaz y el comportamiento de ``TaskQueue``.
 
     ``url`` es una URL de redis-py (``redis://``, ``rediss://`` con TLS, ``unix://``; la
@@ -105,6 +105,9 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
                                      socket_timeout=socket_timeout, sleep=sleep)
         self._client, self._retrying = self._conn.client, self._conn.retrying
         self.clock: Callable[[], float] = clock or self._conn.server_time
+        # Las lecturas (estadísticas, tareas, historial, auditoría, workers), en views.py.
+        self._views = RedisQueueViews(self._conn, self.prefix, generation=self._known_generation,
+                                      lost_error=self._lost_error, fake_clock=clock)
         self._options = {"name": name, **explicit,
                          "clock": clock, "reconnect_timeout": reconnect_timeout, "socket_timeout": socket_timeout}
         self._token_prefix, self._tokens = uuid.uuid4().hex[:12] + "-", itertools.count()  # fichas de get_task y add
@@ -194,6 +197,12 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
         """El id de la generación de la cola (``None`` si aún no existe: nada encolado ni configurado)."""
         return self._generation
 
+    def _known_generation(self) -> str | None:
+        """La generación que conoce este cliente; si aún no la sabe, la lee de Redis."""
+        if self._generation is None:
+            self._open()
+        return self._generation
+
     def _lost_error(self) -> QueueStateLostError:
         return QueueStateLostError(
             f"El estado de la cola '{self.name}' en {safe_url(self.url)} ha desaparecido (¿Redis se reinició sin "
@@ -214,6 +223,9 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
             head = [self.prefix] if raw else [self._prefix_arg(), self._now_arg()]
             return [*head, *(a(retry) if callable(a) else a for a in args)]
         return self._conn.run_script(script, values)
+
+    def _key(self, suffix: str) -> str:
+        return self.prefix + suffix
 
     def _prefix_arg(self) -> str:
         return f"{self.prefix}\n{self._generation or ''}"
@@ -421,6 +433,56 @@ class RedisTaskQueue(RedisQueueViews, QueueAPI):
     def is_shutdown(self) -> bool:
         """``True`` tras ``shutdown()`` (de este o de cualquier otro cliente de la cola)."""
         return bool(self._retrying(lambda _r: self._client.exists(self._key("shutdown"))))
+
+    # --- lecturas y registro de workers (``RedisQueueViews``, en views.py) y limpieza -------------
+
+    def get_stats(self) -> dict[str, Any]:
+        """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
+        return self._views.stats()
+
+    def task_info(self, task_id: str) -> Task:
+        """Instantánea de una tarea; ``UnknownTaskError`` si no existe."""
+        return self._views.task(task_id)
+
+    def tasks(self) -> list[Task]:
+        """Instantáneas de todas las tareas, en orden de llegada."""
+        return self._views.tasks(retained=self.retention is not None)
+
+    def timeline(self) -> list[TaskEvent]:
+        """Todas las transiciones, en orden: tiempo, tarea, estado, worker, intento y motivo."""
+        return self._views.timeline()
+
+    def audit(self) -> list[str]:
+        """Comprueba la coherencia de la cola; devuelve los problemas encontrados (vacío si está bien)."""
+        return self._views.audit(retained=self.retention is not None)
+
+    def memory_usage(self) -> dict[str, int]:
+        """Memoria de la cola en Redis: ``bytes`` (``MEMORY USAGE`` de cada clave), ``keys``, ``tasks`` y ``events``."""
+        return self._views.memory_usage()
+
+    def workers(self, stale_after: float = 30.0) -> list[dict[str, Any]]:
+        """Los workers que han usado la cola y su estado: ``busy``, ``idle``, ``stopped`` o ``lost`` (sin señales)."""
+        return self._views.workers(stale_after)
+
+    def worker_stopped(self, worker_id: str, retry: bool = True) -> bool:
+        """Anota que ``worker_id`` terminó de forma ordenada (``stopped``); con ``retry=False``, un intento y sin errores."""
+        return self._views.worker_stopped(worker_id, retry)
+
+    def clear(self) -> int:
+        """Borra todas las claves de esta cola (``lab:<name>:*``); devuelve cuántas. Para tests y demos."""
+        removed = self._views.delete_keys()
+        self._generation = None     # este cliente empieza de cero; los demás verán el estado perdido
+        return removed
+
+    def delete(self) -> int:
+        """Como ``clear()`` y además cierra las conexiones de este cliente."""
+        removed = self.clear()
+        self.close()
+        return removed
+
+    def close(self) -> None:
+        """Cierra las conexiones con Redis de este objeto (la cola sigue en el servidor)."""
+        self._client.close()
 
 
 def _encode(payload: dict[str, Any]) -> str:

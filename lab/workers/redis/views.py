@@ -1,8 +1,9 @@
 """Lo que se lee de una ``RedisTaskQueue``: estadísticas, tareas, historial, auditoría y workers.
 
 ``RedisQueueViews`` es la mitad «de lectura» de la cola en Redis (la otra mitad, las
-transiciones, está en ``redis_queue.py``). Las lecturas de varias claves se hacen en una
-transacción MULTI/EXEC, así que son una instantánea coherente aunque otros procesos escriban.
+transiciones, está en ``queue.py``): ``RedisTaskQueue`` crea una y le delega esos métodos. Las
+lecturas de varias claves se hacen en una transacción MULTI/EXEC, así que son una instantánea
+coherente aunque otros procesos escriban.
 """
 
 from __future__ import annotations
@@ -12,27 +13,22 @@ from typing import Any, Callable
 
 from lab.errors import UnknownTaskError
 from lab.workers.queue_api import audit_tasks, build_stats
-from lab.workers.task import Task, TaskEvent, TaskState
+from lab.workers.redis.connection import RedisConnection
+from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
 
 
 class RedisQueueViews:
-    """Lecturas, registro de workers y limpieza de una cola en Redis (se mezcla en ``RedisTaskQueue``)."""
+    """Lecturas y registro de workers de la cola en Redis de claves ``prefix`` (``lab:<name>:``).
 
-    _client: Any
-    prefix: str
-    _generation: str | None
-    retention: Any
-    clock: Callable[[], float]
-    _fake_clock: Callable[[], float] | None
+    La cola le da su conexión (``conn``) y dos funciones: ``generation()``, la generación que
+    conoce (la lee de Redis si aún no la sabe), y ``lost_error()``, el error si la de Redis es
+    otra. ``fake_clock``: el reloj inyectado en la cola, si lo hay (si no, el del servidor).
+    """
 
-    def _retrying(self, operation: Callable[[bool], Any]) -> Any:  # lo implementa RedisTaskQueue
-        raise NotImplementedError
-
-    def _open(self, create: bool = False, config: dict[str, Any] | None = None) -> None:  # ídem
-        raise NotImplementedError
-
-    def _lost_error(self) -> Exception:  # ídem
-        raise NotImplementedError
+    def __init__(self, conn: RedisConnection, prefix: str, *, generation: Callable[[], str | None],
+                 lost_error: Callable[[], Exception], fake_clock: Callable[[], float] | None = None):
+        self._conn, self._client, self.prefix = conn, conn.client, prefix
+        self._generation, self._lost_error, self._fake_clock = generation, lost_error, fake_clock
 
     def _key(self, suffix: str) -> str:
         return self.prefix + suffix
@@ -43,21 +39,20 @@ class RedisQueueViews:
         Lee también la generación de la cola: si el cliente conocía otra, el estado se perdió y
         lanza ``QueueStateLostError`` (unas estadísticas a cero serían mentira).
         """
-        if self._generation is None:
-            self._open()
+        known = self._generation()
 
         def run(_retry: bool) -> list:
             pipe = self._client.pipeline(transaction=True)
             pipe.get(self._key("gen"))
             fill(pipe)
             return pipe.execute()
-        generation, *values = self._retrying(run)
-        if self._generation is not None and generation != self._generation:
+        generation, *values = self._conn.retrying(run)
+        if known is not None and generation != known:
             raise self._lost_error()
         return values
 
-    def get_stats(self) -> dict[str, Any]:
-        """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
+    def stats(self) -> dict[str, Any]:
+        """Las de ``get_stats``: longitudes de ``pending`` y ``processing``, contadores y sumas."""
         def fill(pipe: Any) -> None:
             pipe.llen(self._key("pending"))
             pipe.llen(self._key("processing"))
@@ -67,31 +62,32 @@ class RedisQueueViews:
         pending, processing, counts, sums = self._transaction(fill)
         return build_stats(_counts(counts, pending, processing), _sums(sums, counts))
 
-    def task_info(self, task_id: str) -> Task:
+    def task(self, task_id: str) -> Task:
         """Instantánea de una tarea; ``UnknownTaskError`` si no existe."""
         data, = self._transaction(lambda pipe: pipe.hgetall(self._key(f"task:{task_id}")))
         if not data:
             raise UnknownTaskError(f"La tarea {task_id} no existe en la cola.")
         return _task_from_hash(data)
 
-    def tasks(self) -> list[Task]:
-        """Instantáneas de todas las tareas, en orden de llegada."""
-        return self._snapshot(events=False)["tasks"]
+    def tasks(self, retained: bool) -> list[Task]:
+        """Instantáneas de todas las tareas guardadas, en orden de llegada (``retained``: ver ``_snapshot``)."""
+        return self._snapshot(retained, events=False)["tasks"]
 
     def timeline(self) -> list[TaskEvent]:
         """Todas las transiciones, en orden: tiempo, tarea, estado, worker, intento y motivo."""
         raw, = self._transaction(lambda pipe: pipe.lrange(self._key("events"), 0, -1))
         return [_event_from_json(item) for item in raw]
 
-    def _snapshot(self, events: bool = True) -> dict[str, Any]:
+    def _snapshot(self, retained: bool, events: bool = True) -> dict[str, Any]:
         """Tareas, listas, contadores y eventos leídos en una sola transacción.
 
         Sin retención se leen todos los ids de ``seq`` (así aparece también una tarea que no
-        está en ninguna lista); con retención, solo los de las listas (lo que sigue guardado).
+        está en ninguna lista); con retención (``retained``), solo los de las listas (lo que
+        sigue guardado).
         """
-        if self.retention is None:
-            count = int(self._retrying(lambda _r: self._client.get(self._key("seq"))) or 0)
-            ids = [f"task-{n:04d}" for n in range(1, count + 1)]
+        if not retained:
+            count = int(self._conn.retrying(lambda _r: self._client.get(self._key("seq"))) or 0)
+            ids = [format_task_id(n) for n in range(1, count + 1)]
         else:
             lists = self._transaction(lambda pipe: [pipe.lrange(self._key(k), 0, -1)
                                                     for k in ("pending", "processing", "finished")])
@@ -114,13 +110,13 @@ class RedisQueueViews:
                 "pending": pending, "processing": processing, "finished": finished, "leases": leases,
                 "events": [_event_from_json(item) for item in raw_events]}
 
-    def audit(self) -> list[str]:
-        """Comprueba la coherencia de la cola; devuelve los problemas encontrados (vacío si está bien).
+    def audit(self, retained: bool) -> list[str]:
+        """Los problemas de coherencia de la cola (vacía si está bien).
 
         Además de lo que revisa ``audit_tasks``, comprueba la lista ``finished``, que no haya
         ids repetidos en ``processing`` y que el zset de concesiones cuadre con los estados.
         """
-        snap = self._snapshot()
+        snap = self._snapshot(retained)
         tasks = snap["tasks"]
         problems = audit_tasks(tasks, snap["events"], counts=snap["counts"], pending_ids=snap["pending"],
                                processing_ids=set(snap["processing"]), events_truncated=snap["events_truncated"])
@@ -148,7 +144,7 @@ class RedisQueueViews:
             for key in keys[start:start + 1000]:
                 pipe.memory_usage(key)
             total += sum(size or 0 for size in pipe.execute())
-        events = self._retrying(lambda _r: self._client.llen(self._key("events")))
+        events = self._conn.retrying(lambda _r: self._client.llen(self._key("events")))
         tasks = sum(1 for key in keys if key.startswith(self.prefix + "task:"))
         return {"bytes": total, "keys": len(keys), "tasks": tasks, "events": int(events)}
 
@@ -160,8 +156,8 @@ class RedisQueueViews:
         El estado es ``busy`` (con tarea), ``idle``, ``stopped`` (se despidió con
         ``worker_stopped``) o ``lost`` (más de ``stale_after`` segundos sin dar señales).
         """
-        raw = self._retrying(lambda _r: self._client.hgetall(self._key("workers")))
-        now = self.clock()
+        raw = self._conn.retrying(lambda _r: self._client.hgetall(self._key("workers")))
+        now = self._fake_clock() if self._fake_clock is not None else self._conn.server_time()
         rows = []
         for worker_id, text in sorted(raw.items()):
             data = json.loads(text)
@@ -181,14 +177,14 @@ class RedisQueueViews:
         def mark(_retry: bool = False) -> None:
             if self._fake_clock is not None:
                 now = self._fake_clock()
-            else:  # el reloj del servidor, sin los reintentos de ``self.clock``
+            else:  # el reloj del servidor, sin los reintentos de ``conn.server_time``
                 seconds, micros = self._client.time()
                 now = seconds + micros / 1_000_000
             text = json.dumps({"last_seen": now, "current_task": None, "stopped": True})
             self._client.hset(self._key("workers"), worker_id, text)
 
         if retry:
-            self._retrying(mark)
+            self._conn.retrying(mark)
             return True
         try:
             mark()
@@ -196,25 +192,12 @@ class RedisQueueViews:
             return False
         return True
 
-    # --- limpieza ---------------------------------------------------------------------------------
-
-    def clear(self) -> int:
-        """Borra todas las claves de esta cola (``lab:<name>:*``); devuelve cuántas. Para tests y demos."""
+    def delete_keys(self) -> int:
+        """Borra todas las claves de la cola (``prefix*``); devuelve cuántas."""
         keys = list(self._client.scan_iter(match=self.prefix + "*", count=1000))
         for start in range(0, len(keys), 1000):
             self._client.unlink(*keys[start:start + 1000])
-        self._generation = None     # este cliente empieza de cero; los demás verán el estado perdido
         return len(keys)
-
-    def delete(self) -> int:
-        """Como ``clear()`` y además cierra las conexiones de este cliente."""
-        removed = self.clear()
-        self.close()
-        return removed
-
-    def close(self) -> None:
-        """Cierra las conexiones con Redis de este objeto (la cola sigue en el servidor)."""
-        self._client.close()
 
 
 def _counts(stored: dict[str, str], pending: int, processing: int) -> dict[TaskState, int]:
