@@ -12,9 +12,9 @@ def test_audit_detects_corruption():
     queue = TaskQueue()
     queue.add_task({"image_path": "a.jpg", "output_path": "b.jpg"})
     assert queue.audit() == []
-    queue._counts[TaskState.COMPLETED] += 1          # un contador que no cuadra
+    queue._ledger.counts[TaskState.COMPLETED] += 1   # un contador que no cuadra
     assert any("contador" in p for p in queue.audit())
-    queue._counts[TaskState.COMPLETED] -= 1
+    queue._ledger.counts[TaskState.COMPLETED] -= 1
     queue._pending.append("task-0001")                # la misma tarea dos veces en la lista
     assert any("2 veces" in p for p in queue.audit())
 
@@ -24,7 +24,7 @@ def test_audit_detects_double_completion_in_history():
     task_id = queue.add_task({})
     queue.get_task("w")
     queue.mark_completed(task_id)
-    queue._events.append(queue._events[-1])
+    queue._ledger.events.append(queue._ledger.events[-1])
     assert any("terminó 2 veces" in p for p in queue.audit())
 
 

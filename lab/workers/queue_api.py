@@ -2,9 +2,9 @@
 
 ``TaskQueue`` (en memoria) y ``RedisTaskQueue`` heredan de ``QueueAPI``: los workers solo
 conocen estos métodos, y una misma batería de tests de conformidad se ejecuta contra las
-dos. Aquí viven también la retención, el cálculo de estadísticas y la auditoría, para que
-ambas colas respondan exactamente igual (el payload se comprueba en ``jsonpayload`` y las
-concesiones en ``leases``).
+dos. Aquí viven también la retención (``Retention``) y la auditoría (``audit_tasks``), para
+que ambas colas respondan exactamente igual (el payload se comprueba en ``jsonpayload``, las
+concesiones en ``leases`` y las estadísticas se calculan en ``ledger``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lab.workers.task import STATES, TRANSITIONS, Task, TaskEvent, TaskState
 
 
 class QueueAPI(abc.ABC):
-    """Lo que todo worker puede pedir a una cola de tareas.
+    """Lo que todo worker puede pedir a una cola de tareas: el contrato, que las dos colas cumplen igual.
 
     *Fencing tokens* (Kleppmann): cada entrega de una tarea lleva su número de intento
     (``task.attempts``: 1, 2, 3...), que solo crece. ``heartbeat``, ``mark_completed``,
@@ -42,49 +42,81 @@ class QueueAPI(abc.ABC):
         check_int(max_attempts, "max_attempts")
 
     @abc.abstractmethod
-    def add_task(self, payload: dict[str, Any]) -> str: ...
+    def add_task(self, payload: dict[str, Any]) -> str:
+        """Añade una tarea pendiente con una copia de ``payload`` y devuelve su id (``task-0001``...).
+
+        Lanza ``InvalidTaskError`` si el payload no es un dict JSON (``check_payload``) y
+        ``QueueShutDown`` si la cola está cerrada."""
 
     @abc.abstractmethod
-    def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None: ...
+    def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None:
+        """Entrega la siguiente tarea pendiente a ``worker_id`` y la pasa a ``processing``.
+
+        Sin ``timeout`` no espera: ``None`` si no hay nada pendiente. Con ``timeout`` espera hasta
+        ese número de segundos (``inf``: sin límite). Tras ``shutdown()`` entrega lo que quede
+        pendiente y después ``None`` sin esperar. El payload de la tarea es una copia."""
 
     @abc.abstractmethod
-    def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None: ...
+    def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None:
+        """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
+
+        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker o, con
+        ``attempt``, si ese intento ya no es el vigente."""
 
     @abc.abstractmethod
     def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
-                       worker_id: str | None = None, attempt: int | None = None) -> None: ...
+                       worker_id: str | None = None, attempt: int | None = None) -> None:
+        """Marca como completada una tarea en proceso, guardando ``result``.
+
+        Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si no está en
+        proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene o ``attempt`` ya no es el vigente."""
 
     @abc.abstractmethod
     def mark_failed(self, task_id: str, error: str = "error desconocido",
-                    worker_id: str | None = None, attempt: int | None = None) -> None: ...
+                    worker_id: str | None = None, attempt: int | None = None) -> None:
+        """Marca como fallida una tarea en proceso, guardando el texto de ``error`` (errores: ``mark_completed``)."""
 
     @abc.abstractmethod
-    def requeue_expired(self) -> list[str]: ...
+    def requeue_expired(self) -> list[str]:
+        """Recupera las tareas cuya concesión caducó y devuelve sus ids, ordenados.
+
+        Cada una vuelve a ``pending`` o, si ya agotó ``max_attempts`` entregas, a ``failed``."""
 
     @abc.abstractmethod
-    def join(self, timeout: float | None = None) -> bool: ...
+    def join(self, timeout: float | None = None) -> bool:
+        """Espera a que no quede nada pendiente ni en proceso; ``False`` si vence ``timeout``."""
 
     @abc.abstractmethod
-    def shutdown(self, immediate: bool = False) -> None: ...
+    def shutdown(self, immediate: bool = False) -> None:
+        """Cierra la cola: no acepta tareas nuevas y despierta a quien espera.
+
+        Las pendientes se siguen entregando; con ``immediate=True`` se marcan como fallidas
+        ("cola cerrada") y los workers no reciben nada más."""
 
     @property
     @abc.abstractmethod
-    def is_shutdown(self) -> bool: ...
+    def is_shutdown(self) -> bool:
+        """``True`` tras ``shutdown()``."""
 
     @abc.abstractmethod
-    def get_stats(self) -> dict[str, Any]: ...
+    def get_stats(self) -> dict[str, Any]:
+        """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
 
     @abc.abstractmethod
-    def task_info(self, task_id: str) -> Task: ...
+    def task_info(self, task_id: str) -> Task:
+        """Instantánea de una tarea (con una copia del payload); ``UnknownTaskError`` si no existe."""
 
     @abc.abstractmethod
-    def tasks(self) -> list[Task]: ...
+    def tasks(self) -> list[Task]:
+        """Instantáneas de todas las tareas guardadas, en orden de llegada."""
 
     @abc.abstractmethod
-    def timeline(self) -> list[TaskEvent]: ...
+    def timeline(self) -> list[TaskEvent]:
+        """Todas las transiciones guardadas, en orden: tiempo, tarea, estado, worker, intento y motivo."""
 
     @abc.abstractmethod
-    def audit(self) -> list[str]: ...
+    def audit(self) -> list[str]:
+        """Comprueba la coherencia de la cola; devuelve los problemas encontrados (vacío si está bien)."""
 
     def worker_stopped(self, worker_id: str, retry: bool = True) -> bool:
         """Anota que ``worker_id`` terminó de forma ordenada; ``True`` si se pudo anotar.
@@ -95,10 +127,7 @@ class QueueAPI(abc.ABC):
         return True
 
     def stop_reconnecting(self) -> None:
-        """Deja de esperar a que vuelva una conexión caída (un worker que se para no espera).
-
-        La cola en memoria no tiene conexión y no hace nada; la de Redis deja de reintentar.
-        """
+        """Deja de esperar a que vuelva una conexión caída (la de Redis; la cola en memoria no tiene)."""
 
     def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
                               timeout: float | None = None, attempt: int | None = None) -> Task | None:
@@ -148,20 +177,6 @@ class Retention:
         if self.max_age is not None and not (is_real(self.max_age) and 0 <= self.max_age < math.inf):
             raise ValueError(f"Retention.max_age debe ser None o segundos >= 0 y recibió {self.max_age!r}.")
 
-    def to_fields(self) -> dict[str, str]:
-        """Los campos que guarda la cola en Redis (texto vacío = sin límite)."""
-        return {"keep_finished": "" if self.max_finished is None else str(self.max_finished),
-                "keep_seconds": "" if self.max_age is None else repr(float(self.max_age)),
-                "keep_events": "" if self.max_events is None else str(self.max_events)}
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> "Retention | None":
-        """Lo contrario de ``to_fields``; ``None`` si la cola no tiene retención guardada."""
-        if "keep_finished" not in fields:
-            return None
-        number = lambda key, kind: kind(fields[key]) if fields.get(key, "") != "" else None  # noqa: E731
-        return cls(number("keep_finished", int), number("keep_seconds", float), number("keep_events", int))
-
 
 def check_timeout(timeout: Any, name: str = "timeout") -> float | None:
     """``timeout`` validado: ``None`` o segundos >= 0 (``float('inf')`` = sin límite).
@@ -175,23 +190,6 @@ def check_timeout(timeout: Any, name: str = "timeout") -> float | None:
         raise ValueError(f"{name} debe ser None o un número de segundos >= 0 (inf = sin límite) "
                          f"y recibió {timeout!r:.40}.")
     return float(timeout)
-
-
-def build_stats(counts: Mapping[TaskState, int], sums: Mapping[str, float]) -> dict[str, Any]:
-    """Las estadísticas de una cola a partir de sus contadores por estado y sus sumas de tiempos.
-
-    ``sums`` tiene ``wait`` (segundos en cola de las tareas entregadas), ``started``,
-    ``processing`` (segundos en proceso de las terminadas), ``finished`` y ``requeued``.
-    """
-    by_state = {state.value: int(counts.get(state, 0)) for state in TaskState}
-    started, finished = sums.get("started", 0), sums.get("finished", 0)
-    return {
-        "total": sum(by_state.values()),
-        **by_state,
-        "retried": int(sums.get("requeued", 0)),
-        "avg_wait_time": sums.get("wait", 0.0) / started if started else 0.0,
-        "avg_processing_time": sums.get("processing", 0.0) / finished if finished else 0.0,
-    }
 
 
 def audit_tasks(tasks: list[Task], events: list[TaskEvent], *, counts: Mapping[TaskState, int] | None = None,

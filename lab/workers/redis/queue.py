@@ -178,7 +178,7 @@ class RedisTaskQueue(QueueAPI):
         if config is not None:
             lease = "" if config["lease_timeout"] is None else repr(float(config["lease_timeout"]))
             fields = ["lease_timeout", lease, "max_attempts", str(config["max_attempts"])]
-            for key, value in (config["retention"] or Retention(None, None, None)).to_fields().items():
+            for key, value in _retention_fields(config["retention"] or Retention(None, None, None)).items():
                 fields += [key, value]
         gen, flat = self._run("open", candidate, "1" if config else "0", *fields, raw=True)
         if self._generation is not None and gen != self._generation:
@@ -188,7 +188,7 @@ class RedisTaskQueue(QueueAPI):
         if stored.get("max_attempts", "") != "":
             self.lease_timeout = float(stored["lease_timeout"]) if stored.get("lease_timeout") else None
             self.max_attempts = int(stored["max_attempts"])
-            retention = Retention.from_fields(stored)
+            retention = _retention_from(stored)
             self.retention = None if retention == Retention(None, None, None) else retention
             self.config_stored = True
 
@@ -236,20 +236,11 @@ class RedisTaskQueue(QueueAPI):
     # --- producir --------------------------------------------------------------------------
 
     def add_task(self, payload: dict[str, Any]) -> str:
-        """Añade una tarea pendiente y devuelve su id (``task-0001``...).
-
-        Lanza ``InvalidTaskError`` si el payload no es un dict JSON, ``QueueShutDown`` si la
-        cola está cerrada y ``QueueConnectionError`` si Redis no responde.
-        """
         return self._add([check_payload(payload)])[0]
 
     def add_tasks(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
-        """Añade varias tareas de una vez (todo o nada); devuelve sus ids en orden.
-
-        Si un payload no vale, lanza ``InvalidTaskError`` sin encolar ninguna. Hasta ``_BATCH``
-        payloads van en un solo script; más, en lotes dentro de una transacción MULTI/EXEC
-        (Redis los ejecuta seguidos, sin nada en medio): o entran todos o ninguno.
-        """
+        """Hasta ``_BATCH`` payloads van en un solo script; más, en lotes dentro de una transacción
+        MULTI/EXEC (Redis los ejecuta seguidos, sin nada en medio): o entran todos o ninguno."""
         checked = check_payloads(payloads)
         if len(checked) <= _BATCH:
             return self._add(checked) if checked else []
@@ -290,12 +281,7 @@ class RedisTaskQueue(QueueAPI):
     # --- consumir --------------------------------------------------------------------------
 
     def get_task(self, worker_id: str, timeout: float | None = None) -> Task | None:
-        """Entrega la siguiente tarea pendiente a ``worker_id`` y la pasa a ``processing``.
-
-        Sin ``timeout`` no espera; con ``timeout`` espera hasta ese número de segundos (sin
-        sondear en vacío: ``BLPOP`` sobre las fichas de aviso). Tras ``shutdown()`` entrega
-        lo pendiente y después ``None`` sin esperar.
-        """
+        """Con ``timeout`` espera sin sondear en vacío: ``BLPOP`` sobre las fichas de aviso."""
         timeout = check_timeout(timeout)
         deadline = None if not timeout else time.monotonic() + timeout   # inf: sin límite
         lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
@@ -318,11 +304,6 @@ class RedisTaskQueue(QueueAPI):
             self._retrying(lambda _retry: self._client.blpop([self._key("notify")], timeout=max(wait, 0.01)))
 
     def heartbeat(self, task_id: str, worker_id: str, attempt: int | None = None) -> float | None:
-        """Renueva la concesión de ``task_id`` para ``worker_id``; devuelve el nuevo vencimiento.
-
-        Lanza ``LeaseLostError`` si la tarea ya no está en proceso por ese worker o, con
-        ``attempt`` (el *fencing token* de la entrega), si ese intento ya no es el vigente.
-        """
         attempt = check_attempt(attempt)
         lease = "" if self.lease_timeout is None else repr(float(self.lease_timeout))
         reply = self._run("heartbeat", task_id, worker_id, lease, _token(attempt))
@@ -331,22 +312,12 @@ class RedisTaskQueue(QueueAPI):
 
     def mark_completed(self, task_id: str, result: dict[str, Any] | None = None,
                        worker_id: str | None = None, attempt: int | None = None) -> None:
-        """Marca como completada una tarea en proceso, guardando ``result`` (JSON).
-
-        Lanza ``UnknownTaskError`` si el id no existe, ``InvalidTransitionError`` si la
-        tarea no está en proceso y ``LeaseLostError`` si ``worker_id`` ya no la tiene o si
-        ``attempt`` (el *fencing token* de la entrega) ya no es el intento vigente.
-        """
         data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
         self._finish(task_id, "completed", worker_id, data, "completar", attempt)
 
     def complete_and_get_next(self, task_id: str, worker_id: str, result: dict[str, Any] | None = None,
                               timeout: float | None = None, attempt: int | None = None) -> Task | None:
-        """``mark_completed`` + ``get_task`` para el mismo worker en una sola ida y vuelta a Redis.
-
-        Si la tarea no se puede completar lanza lo mismo que ``mark_completed`` y no entrega
-        nada. Si no hay ninguna pendiente y hay ``timeout``, espera como ``get_task``.
-        """
+        """``mark_completed`` + ``get_task`` en una sola ida y vuelta a Redis (si hay que esperar, espera ``get_task``)."""
         attempt = check_attempt(attempt)
         timeout = check_timeout(timeout)
         data = "" if result is None else json.dumps(result, ensure_ascii=False, default=str)
@@ -364,10 +335,6 @@ class RedisTaskQueue(QueueAPI):
 
     def mark_failed(self, task_id: str, error: str = "error desconocido",
                     worker_id: str | None = None, attempt: int | None = None) -> None:
-        """Marca como fallida una tarea en proceso, guardando el texto de ``error``.
-
-        Mismos errores que ``mark_completed``.
-        """
         self._finish(task_id, "failed", worker_id, str(error), "marcar como fallida", attempt)
 
     def _finish(self, task_id: str, state: str, worker_id: str | None, data: str, verb: str,
@@ -397,18 +364,10 @@ class RedisTaskQueue(QueueAPI):
     # --- concesiones, esperar y cerrar ------------------------------------------------------
 
     def requeue_expired(self) -> list[str]:
-        """Recupera las tareas cuya concesión caducó; devuelve sus ids (ordenados).
-
-        Cada una vuelve a ``pending`` o, si ya agotó ``max_attempts`` entregas, pasa a
-        ``failed`` como abandonada.
-        """
         return list(self._run("requeue", self.max_attempts)[0])
 
     def join(self, timeout: float | None = None) -> bool:
-        """Espera a que no quede nada pendiente ni en proceso; ``False`` si vence ``timeout``.
-
-        Sondea con espera creciente (de 5 ms a 100 ms) y recupera concesiones caducadas.
-        """
+        """Sondea con espera creciente (de 5 ms a 100 ms) y recupera concesiones caducadas."""
         timeout = check_timeout(timeout)
         deadline = None if timeout is None or timeout == float("inf") else time.monotonic() + timeout
         delay = 0.005
@@ -422,11 +381,7 @@ class RedisTaskQueue(QueueAPI):
             delay = min(delay * 2, 0.1)
 
     def shutdown(self, immediate: bool = False) -> None:
-        """Cierra la cola para todos sus clientes: no acepta tareas nuevas y despierta a quien espera.
-
-        Las pendientes se siguen entregando; con ``immediate=True`` se marcan como
-        fallidas ("cola cerrada").
-        """
+        """Cierra la cola para todos sus clientes (los que esperan en ``BLPOP`` reciben una ficha)."""
         self._run("shutdown", "1" if immediate else "0")
 
     @property
@@ -434,26 +389,23 @@ class RedisTaskQueue(QueueAPI):
         """``True`` tras ``shutdown()`` (de este o de cualquier otro cliente de la cola)."""
         return bool(self._retrying(lambda _r: self._client.exists(self._key("shutdown"))))
 
+
     # --- lecturas y registro de workers (``RedisQueueViews``, en views.py) y limpieza -------------
 
     def get_stats(self) -> dict[str, Any]:
-        """Instantánea coherente: total, pending, processing, completed, failed, retried y medias."""
         return self._views.stats()
 
     def task_info(self, task_id: str) -> Task:
-        """Instantánea de una tarea; ``UnknownTaskError`` si no existe."""
         return self._views.task(task_id)
 
     def tasks(self) -> list[Task]:
-        """Instantáneas de todas las tareas, en orden de llegada."""
         return self._views.tasks(retained=self.retention is not None)
 
     def timeline(self) -> list[TaskEvent]:
-        """Todas las transiciones, en orden: tiempo, tarea, estado, worker, intento y motivo."""
         return self._views.timeline()
 
     def audit(self) -> list[str]:
-        """Comprueba la coherencia de la cola; devuelve los problemas encontrados (vacío si está bien)."""
+        """Como en ``QueueAPI`` y además: la lista ``finished``, ids repetidos en ``processing`` y el zset de concesiones."""
         return self._views.audit(retained=self.retention is not None)
 
     def memory_usage(self) -> dict[str, int]:
@@ -496,3 +448,18 @@ def _token(attempt: int | None) -> str:
 
 def _reopen(url: str, options: dict[str, Any]) -> RedisTaskQueue:
     return RedisTaskQueue(url, **options)
+
+
+def _retention_fields(retention: Retention) -> dict[str, str]:
+    """Los campos de ``retention`` que se guardan en la clave ``config`` (texto vacío = sin límite)."""
+    return {"keep_finished": "" if retention.max_finished is None else str(retention.max_finished),
+            "keep_seconds": "" if retention.max_age is None else repr(float(retention.max_age)),
+            "keep_events": "" if retention.max_events is None else str(retention.max_events)}
+
+
+def _retention_from(fields: dict[str, str]) -> Retention | None:
+    """Lo contrario de ``_retention_fields``; ``None`` si la cola no tiene retención guardada."""
+    if "keep_finished" not in fields:
+        return None
+    number = lambda key, kind: kind(fields[key]) if fields.get(key, "") != "" else None  # noqa: E731
+    return Retention(number("keep_finished", int), number("keep_seconds", float), number("keep_events", int))

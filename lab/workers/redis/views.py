@@ -12,7 +12,8 @@ import json
 from typing import Any, Callable
 
 from lab.errors import UnknownTaskError
-from lab.workers.queue_api import audit_tasks, build_stats
+from lab.workers.ledger import build_stats
+from lab.workers.queue_api import audit_tasks
 from lab.workers.redis.connection import RedisConnection
 from lab.workers.task import Task, TaskEvent, TaskState, format_task_id
 
