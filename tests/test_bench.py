@@ -47,6 +47,12 @@ def test_bench_command_quick_json_has_the_documented_keys(tmp_path, capsys):
     assert any(n.startswith("ProcessWorkerPool(") and "ProcessPoolExecutor" in n for n in names)
     assert any("límite de la máquina" in n for n in names)
     assert any(n.startswith("TaskQueue / queue.Queue, un hilo") for n in names)
+    # El coste de la cola sin trabajo se informa (µs por tarea y razón), sin objetivo; los objetivos son
+    # los que ve quien usa el paquete: marco frente al bucle a mano, pools, filtros y Redis frente a RQ.
+    assert all(row["target"] is None and row["ok"] is None and "informativo" in row["note"]
+               for row in report["sections"]["queue"]["rows"])
+    assert {row["section"] for row in report["rows"] if row["target"]} <= {"overhead", "threads", "processes",
+                                                                           "filters", "redis"}
     filters = [row for row in report["rows"] if row["section"] == "filters"]
     assert len(filters) == 7 and all(row["max_channel_diff"] <= 1 for row in filters)
     assert report["sections"]["allocator"]["rows"][0]["same_output"] is True
