@@ -24,10 +24,11 @@ endif
 # Tracebacks sin colores ANSI en los tests de cuadernos (configuración de IPython del proyecto).
 export IPYTHONDIR := $(CURDIR)/tests/ipython
 
-.PHONY: help env env-test lab test test-browser demo bench student grade check nav clean
+.PHONY: help env env-test lab html test test-browser demo bench student grade check nav clean
 
 help:
-	@echo "make lab     crea el entorno si falta y abre JupyterLab en notebooks/"
+	@echo "make lab     crea el entorno si falta y abre JupyterLab en notebooks/00-Indice.ipynb"
+	@echo "make html    ejecuta las lecciones y las guarda en HTML en output/html (proyector y lectura en casa)"
 	@echo "make test    crea el entorno si falta y ejecuta todos los tests (cuadernos incluidos)"
 	@echo "make demo    ejecuta las tres demos de la guía en la terminal"
 	@echo "make bench   benchmark de rendimiento (lab frente a la biblioteca estándar)"
@@ -49,8 +50,19 @@ env: $(STAMP)
 
 env-test: $(STAMP_TEST)
 
+# Sirve la raíz del proyecto (así se abren los enlaces de los cuadernos a docs/ y ejercicios/) y abre el índice.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(JUPYTER_FLAGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. notebooks/00-Indice.ipynb $(JUPYTER_FLAGS)
+
+# Las lecciones ejecutadas en HTML, sin kernel: plan B en el proyector y lectura en casa. nbconvert viene con
+# JupyterLab; los enlaces entre lecciones apuntan a su .html y los de docs/ y ejercicios/ al proyecto.
+html: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
+		--output-dir output/html notebooks/0*.ipynb
+	sed -i.bak -E -e 's/href="([0-9][0-9]-[A-Za-z-]+)\.ipynb"/href="\1.html"/g' \
+		-e 's#href="\.\./docs/#href="../../docs/#g' -e 's#href="ejercicios/#href="../../notebooks/ejercicios/#g' \
+		output/html/*.html && rm -f output/html/*.bak
+	@echo "Lecciones en HTML: output/html/00-Indice.html"
 
 test: $(STAMP_TEST)
 	$(PY) -m pytest
