@@ -12,8 +12,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lab.notebook import plots  # noqa: E402
+from lab.notebook import gil, plots  # noqa: E402
 from plot_data import async_events, fake_runs, simulate  # noqa: E402
+
+
+GIL_ROWS = [{"operation": name, "releases_gil": releases, "threads": 2, "calls": 10, "one_thread": 0.2,
+             "n_threads": 0.2 / (1.9 if releases else 1.0), "speedup": 1.9 if releases else 1.0}
+            for name, (releases, _) in gil.OPERATIONS.items()]
+POOLS = {"workers": 2, "cores": 2, "n_images": 8, "size": [960, 540], "startup": 0.4,
+         "rows": [{"pipeline": name, "releases_gil": releases, "one": 2.0, "threads": 2.0 / s, "processes": 1.1,
+                   "speedup_threads": s, "speedup_processes": 1.8}
+                  for (name, (releases, _)), s in zip(gil.POOL_PIPELINES.items(), (1.05, 1.8))]}
 
 
 def main(out: Path = Path("output/plots-check"), dpi: int = 100) -> list[Path]:
@@ -23,6 +32,8 @@ def main(out: Path = Path("output/plots-check"), dpi: int = 100) -> list[Path]:
     events = sim["events"]
     figures = {
         "breakdown": plots.plot_breakdown(sim["results"]),
+        "breakdown-12": plots.plot_breakdown(simulate(workers=3, tasks=12, dying_worker=None,
+                                                      failing_task=None)["results"]),
         "breakdown-60": plots.plot_breakdown(many["results"]),
         "filters-one": plots.plot_filter_breakdown(sim["results"][0]),
         "filters-many": plots.plot_filter_breakdown(sim["results"]),
@@ -33,7 +44,11 @@ def main(out: Path = Path("output/plots-check"), dpi: int = 100) -> list[Path]:
         "speedup": plots.plot_speedup(fake_runs(cores=os.cpu_count() or 2), cores=os.cpu_count() or 2),
         "speedup-8-cores": plots.plot_speedup(fake_runs(cores=8, max_workers=10, serial_fraction=0.05), cores=8),
         "speedup-one-point": plots.plot_speedup([{"workers": 1, "wall_time": 2.4}], cores=2),
+        "speedup-4-rounds": plots.plot_speedup(fake_runs(cores=4, max_workers=6, repeats=3), cores=4),
         "queue-states": plots.plot_queue_states(events),
+        "backoff": plots.plot_backoff(clients=200),
+        "gil": gil.plot_gil(GIL_ROWS, cores=2),
+        "pools": gil.plot_pools(POOLS),
         "health": plots.plot_health(sim["health"]),
         "health-8": plots.plot_health(many["health"]),
         "empty-timeline": plots.plot_timeline([]),

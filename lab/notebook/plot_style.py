@@ -39,6 +39,9 @@ OUTCOME_LABELS = {"completed": "Completada", "failed": "Fallida", "requeued": "R
 
 FONT = {"title": 22, "label": 18, "tick": 16, "legend": 15, "note": 15, "bar": 14}
 LINE_WIDTH = 3.5
+# Alto máximo de una figura (pulgadas a 100 ppp): con la leyenda, menos de 620 px, lo que deja ver una
+# gráfica entera en una pantalla de 768 px de alto con las barras de JupyterLab y del navegador.
+MAX_HEIGHT = 5.8
 EMPTY_NOTE = "Sin datos todavía"
 
 PRESENTATION_RC: dict[str, Any] = {
@@ -63,19 +66,35 @@ def presentation_style() -> Iterator[None]:
         yield
 
 
-def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """La figura y los ejes donde dibujar: los de ``ax`` o unos nuevos con el estilo de proyector.
+def new_figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    """Una figura nueva con el estilo de proyector y sus ejes (``plt.subplots``), fuera de la lista de pyplot.
 
-    La figura nueva se quita de la lista de pyplot (``plt.close``): no se muestra dos veces
-    en un cuaderno ni se acumula en memoria; se ve al devolverla como última expresión de
-    la celda o con ``display(fig)``.
+    Se crea con pyplot, nunca con ``Figure()``: al crear la primera figura, pyplot carga el
+    backend del cuaderno (el *inline* de Jupyter), y es al cargarse cuando ese backend le dice a
+    IPython que una ``Figure`` se muestra como imagen PNG. Una ``Figure()`` suelta en un kernel
+    recién arrancado sale como el texto ``<Figure size ...>``. La altura se recorta a
+    ``MAX_HEIGHT`` para que la gráfica quepa en una pantalla de 768 px. Después se quita de la
+    lista de pyplot (``plt.close``): no se muestra dos veces ni se acumula en memoria; se ve al
+    devolverla como última expresión de la celda o con ``display(fig)``.
     """
+    width, height = figsize
+    with presentation_style():
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, min(height, MAX_HEIGHT)), layout="constrained",
+                                 **kwargs)
+    plt.close(fig)
+    return fig, axes
+
+
+def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """La figura y los ejes donde dibujar: los de ``ax`` o unos nuevos de ``new_figure(figsize)``."""
     if ax is not None:
         return ax.figure, ax
-    with presentation_style():
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    plt.close(fig)
-    return fig, ax
+    return new_figure(figsize)
+
+
+def rows_height(rows: int, per_row: float, base: float) -> float:
+    """Alto (pulgadas) para ``rows`` filas: ``base + per_row × rows``, entre 4 y ``MAX_HEIGHT``."""
+    return min(max(base + per_row * rows, 4.0), MAX_HEIGHT)
 
 
 def style_axes(ax: Axes, title: str, xlabel: str = "", ylabel: str = "") -> None:
@@ -89,14 +108,15 @@ def style_axes(ax: Axes, title: str, xlabel: str = "", ylabel: str = "") -> None
     ax.set_axisbelow(True)
 
 
-def legend_below(ax: Axes, ncols: int, **kwargs: Any) -> None:
+def legend_below(ax: Axes, ncols: int, handlelength: float = 1.6, **kwargs: Any) -> None:
     """Leyenda debajo de los ejes (bajo el título del eje x), fuera de los datos.
 
-    La distancia va en unidades de letra, así no cambia con la altura de la figura.
+    La distancia va en unidades de letra, así no cambia con la altura de la figura. Con líneas
+    discontinuas, ``handlelength`` (en unidades de letra) debe dejar ver el patrón entero.
     """
     pad = 4.6 if ax.get_xlabel() else 2.6
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=pad, ncols=ncols, frameon=False,
-              fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.4, **kwargs)
+              fontsize=FONT["legend"], handlelength=handlelength, columnspacing=1.4, **kwargs)
 
 
 def empty_note(ax: Axes, title: str, text: str = EMPTY_NOTE) -> Figure:

@@ -28,20 +28,18 @@ from lab.checks import check_count
 from lab.notebook import analysis
 from lab.notebook.plots_backoff import plot_backoff
 from lab.notebook.plots_health import plot_health
-from lab.notebook.plot_style import (FONT, GREY, LINE_WIDTH, OKABE_ITO, OUTCOME_COLORS, OUTCOME_HATCHES,
-                            OUTCOME_LABELS, PHASE_COLORS, PHASE_LABELS, STATE_COLORS, STATE_LABELS,
-                            empty_note, legend_below, new_axes, presentation_style, seconds_text,
-                            style_axes)
+from lab.notebook.plot_style import (FONT, GREY, LINE_WIDTH, MAX_HEIGHT, OKABE_ITO, OUTCOME_COLORS,
+                                     OUTCOME_HATCHES, OUTCOME_LABELS, PHASE_COLORS, PHASE_LABELS, STATE_COLORS,
+                                     STATE_LABELS, empty_note, legend_below, new_axes, presentation_style,
+                                     rows_height, seconds_text, style_axes)
 
 __all__ = ["plot_breakdown", "plot_filter_breakdown", "plot_timeline", "plot_speedup",
            "plot_queue_states", "plot_health", "plot_backoff", "presentation_style"]
 
 
 _LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
-
-
-def _rows_height(rows: int, per_row: float = 0.55, base: float = 2.6) -> float:
-    return min(max(base + per_row * rows, 4.0), 16.0)
+# Filas con nombre y total legibles a letra de proyector en una figura de alto MAX_HEIGHT.
+_READABLE_ROWS = 14
 
 
 def _percent(share: float) -> str:
@@ -56,7 +54,7 @@ def plot_breakdown(results: Iterable[Any], ax: Axes | None = None) -> Figure:
     """
     rows = sorted(analysis.breakdown_rows(results), key=lambda row: analysis.natural_key(row["label"]))
     title = "Desglose del tiempo por tarea"
-    fig, ax = new_axes(ax, (11, _rows_height(len(rows))))
+    fig, ax = new_axes(ax, (11, rows_height(len(rows), 0.4, 2.6)))
     if not rows:
         return empty_note(ax, title)
     grand_total = sum(row["total"] for row in rows)
@@ -66,21 +64,21 @@ def plot_breakdown(results: Iterable[Any], ax: Axes | None = None) -> Figure:
         widths = np.array([row[phase] for row in rows])
         share = widths.sum() / grand_total if grand_total else 0.0
         ax.barh(y, widths, left=left, height=0.72, color=PHASE_COLORS[phase], edgecolor="white",
-                linewidth=1, label=f"{PHASE_LABELS[phase]} ({_percent(share)})")
+                linewidth=1 if len(rows) <= 2 * _READABLE_ROWS else 0,
+                label=f"{PHASE_LABELS[phase]} ({_percent(share)})")
         left += widths
     longest = max(row["total"] for row in rows) or 1.0
-    if len(rows) <= 30:
+    many = len(rows) > _READABLE_ROWS  # con muchas tareas, solo algunos números (task-0007 → 7) y sin totales
+    if not many:
         for yi, row in zip(y, rows):
             ax.text(row["total"] + longest * 0.01, yi, seconds_text(row["total"]), va="center",
                     fontsize=FONT["bar"])
     ax.set_xlim(0, longest * 1.16)
-    many = len(rows) > 20  # con muchas tareas, solo su número (task-0007 → 7)
-    ax.set_yticks(y, [_short_task(row["label"]) if many else row["label"] for row in rows])
+    step = -(-len(rows) // _READABLE_ROWS)
+    ax.set_yticks(y[::step], [_short_task(row["label"]) if many else row["label"] for row in rows[::step]])
     ax.invert_yaxis()
     style_axes(ax, title, "Tiempo (s)", "Tarea" if many else "")
     ax.grid(axis="y", visible=False)
-    if many:
-        ax.tick_params(axis="y", labelsize=max(FONT["tick"] - len(rows) // 12, 10))
     legend_below(ax, 3)
     return fig
 
@@ -91,7 +89,7 @@ def plot_filter_breakdown(result_or_results: Any, ax: Axes | None = None) -> Fig
     results = [result_or_results] if single else list(result_or_results)
     rows = analysis.filter_times(results)
     title = "Tiempo por filtro del pipeline"
-    fig, ax = new_axes(ax, (11, _rows_height(len(rows), 0.7)))
+    fig, ax = new_axes(ax, (11, rows_height(len(rows), 0.7, 2.6)))
     if not rows:
         return empty_note(ax, title)
     scale, unit = (1000.0, "ms") if max(row["max"] for row in rows) < 1 else (1.0, "s")
@@ -138,7 +136,7 @@ def plot_timeline(events: Iterable[Any], ax: Axes | None = None, now: float | No
     title = "Línea de tiempo por worker"
     workers = sorted({str(iv.worker_id) for iv in intervals}, key=analysis.natural_key)
     depth = max(lanes, default=0) + 1  # carriles por fila
-    height = min(max(2.8 + 0.9 * len(workers) * (1 + 0.45 * (depth - 1)), 4.5), 12)
+    height = max(2.8 + 0.9 * len(workers) * (1 + 0.45 * (depth - 1)), 4.5)  # new_axes lo recorta a MAX_HEIGHT
     fig, ax = new_axes(ax, (12, height))
     if not intervals:
         return empty_note(ax, title)
@@ -198,7 +196,7 @@ def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
     runs = list(runs)
     rows = analysis.summarise_runs(runs, t_serial=t_serial)
     title = "Speedup: medido, ideal y Amdahl"
-    fig, ax = new_axes(ax, (11, 6.5))
+    fig, ax = new_axes(ax, (11, MAX_HEIGHT))
     if not rows:
         return empty_note(ax, title)
     if rows[0]["speedup"] is None:
@@ -212,14 +210,15 @@ def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
     ax.plot(grid, np.minimum(grid, cores), color=GREY, linestyle="--", linewidth=LINE_WIDTH,
             label=f"Ideal: min(workers, {cores} núcleos)")
     estimate = analysis.amdahl_estimate(runs, cores) if t_serial is None else {"fraction": None}
+    band = None
     if estimate["fraction"] is not None:
         xs = np.linspace(1, max_n, 200)
 
         def curve(f: float) -> list[float]:
             return [analysis.amdahl_speedup(min(x, cores), f) for x in xs]
         if estimate["rounds"] >= 2 and estimate["high"] > estimate["low"]:
-            ax.fill_between(xs, curve(estimate["high"]), curve(estimate["low"]), color=OKABE_ITO["sky_blue"],
-                            alpha=0.3, linewidth=0)
+            band = ax.fill_between(xs, curve(estimate["high"]), curve(estimate["low"]),
+                                   color=OKABE_ITO["sky_blue"], alpha=0.3, linewidth=0)
         ax.plot(xs, curve(estimate["fraction"]), color=OKABE_ITO["blue"], linestyle="-.", linewidth=LINE_WIDTH,
                 label=_amdahl_label(estimate))
     repeats = max(r["runs"] for r in rows)
@@ -242,7 +241,10 @@ def plot_speedup(runs: Iterable[Any], cores: int, ax: Axes | None = None,
     ax.set_xlim(0.7, max_n + 0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     style_axes(ax, title, "Workers", "Speedup (×)")
-    legend_below(ax, 2)
+    handles, labels = ax.get_legend_handles_labels()
+    if band is not None:  # la muestra de Amdahl es su línea sobre la banda: una sola entrada para las dos
+        handles[1] = (band, handles[1])
+    legend_below(ax, 2, handlelength=3.2, handles=handles, labels=labels)  # 3.2: se ve el trazo-punto entero
     return fig
 
 
@@ -253,7 +255,7 @@ def plot_queue_states(events: Iterable[Any], ax: Axes | None = None, now: float 
     """
     series = analysis.states_over_time(events)
     title = "Estado de la cola en el tiempo"
-    fig, ax = new_axes(ax, (11, 5.8))
+    fig, ax = new_axes(ax, (11, MAX_HEIGHT))
     if not series["times"]:
         return empty_note(ax, title)
     t0 = series["times"][0]

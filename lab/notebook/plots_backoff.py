@@ -16,9 +16,10 @@ from typing import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from lab.checks import check_int, check_positive
-from lab.notebook.plot_style import FONT, OKABE_ITO, presentation_style, style_axes
+from lab.notebook.plot_style import FONT, MAX_HEIGHT, OKABE_ITO, new_figure, style_axes
 from lab.workers.retry import RetryPolicy
 
 __all__ = ["DEFAULT_BACKOFF_POLICIES", "backoff_arrivals", "plot_backoff"]
@@ -45,8 +46,8 @@ def plot_backoff(policies: Mapping[str, RetryPolicy] | None = None, clients: int
     """Histograma de llegadas de los reintentos de ``clients`` clientes, un panel por política.
 
     Cada panel dice en su título el pico (el máximo de reintentos que llegan en un mismo
-    intervalo de ``bin_width`` segundos); una nota arriba recuerda el tope ``max_delay``. Lanza ``ValueError`` si ``clients`` o
-    ``bin_width`` no son positivos.
+    intervalo de ``bin_width`` segundos); el eje x recuerda el tope ``max_delay`` (las esperas dejan
+    de crecer). Lanza ``ValueError`` si ``clients`` o ``bin_width`` no son positivos.
     """
     policies = dict(policies or DEFAULT_BACKOFF_POLICIES)
     check_int(clients, "clients")
@@ -54,9 +55,8 @@ def plot_backoff(policies: Mapping[str, RetryPolicy] | None = None, clients: int
     arrivals = {name: backoff_arrivals(policy, clients, seed) for name, policy in policies.items()}
     last = max((t for times in arrivals.values() for client in times for t in client), default=1.0)
     edges = np.arange(0, math.ceil(last / bin_width + 1) * bin_width + bin_width / 2, bin_width)
-    with presentation_style():
-        fig = Figure(figsize=(12, 2.2 + 2.6 * max(len(policies), 1)), layout="constrained")
-        axes = fig.subplots(max(len(policies), 1), 1, sharex=True, squeeze=False)[:, 0]
+    fig, axes = new_figure((12, MAX_HEIGHT), max(len(policies), 1), 1, sharex=True, squeeze=False)
+    axes = axes[:, 0]
     if not policies:
         style_axes(axes[0], "Reintentos de muchos clientes")
         return fig
@@ -67,14 +67,15 @@ def plot_backoff(policies: Mapping[str, RetryPolicy] | None = None, clients: int
         ax.bar(edges[:-1], counts[name], width=bin_width, align="edge", color=_COLORS[i % len(_COLORS)],
                edgecolor="white", linewidth=0.5)
         peak = int(counts[name].max())
-        style_axes(ax, "", ylabel="Reintentos")
-        ax.set_title(f"{name}: pico de {peak} a la vez", fontsize=FONT["label"], fontweight="bold", loc="left")
+        style_axes(ax, "")
+        ax.set_title(f"{name}: pico de {peak} a la vez", fontsize=FONT["tick"], fontweight="bold", loc="left",
+                     pad=4)
         ax.set_ylim(0, top * 1.12)
-    axes[-1].set_xlabel(f"Segundos desde el fallo ({clients} clientes, intervalos de {bin_width:g} s)",
-                        fontsize=FONT["label"])
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=2, steps=[1, 2, 5, 10], integer=True))
     caps = sorted({f"{policy.max_delay:g} s" for policy in policies.values()})
-    axes[0].text(1.0, 1.25, f"tope max_delay = {', '.join(caps)}: las esperas dejan de crecer",
-                 transform=axes[0].transAxes, ha="right", va="bottom", fontsize=FONT["note"], color="#555555")
+    axes[-1].set_xlabel(f"Segundos desde el fallo ({clients} clientes, intervalos de {bin_width:g} s); "
+                        f"tope max_delay = {', '.join(caps)}", fontsize=FONT["label"])
+    fig.supylabel("Reintentos", fontsize=FONT["label"])
     fig.suptitle("¿Vuelven todos a la vez? Reintentos tras un fallo común", fontsize=FONT["title"],
                  fontweight="bold", x=0.01, ha="left")
     return fig
