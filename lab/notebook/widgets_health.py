@@ -30,9 +30,12 @@ def _age(seconds: float | None) -> str:
 
 _STATES = {"busy": "ocupado", "idle": "esperando", "stopped": "parado"}
 _OK, _BAD = OKABE_ITO["green"], OKABE_ITO["vermillion"]
-_COLUMNS = ("Salud", "Worker", "Estado", "Completadas", "Fallidas", "Último latido", "Tarea actual", "Motivos")
-_CELL = 'style="padding:3px 12px;text-align:left"'
-_NOWRAP = 'style="padding:3px 12px;text-align:left;white-space:nowrap"'
+_COLUMNS = ("Salud", "Worker", "Estado", "Completadas", "Fallidas", "Último latido", "Tarea actual")
+# Letra de proyector (la de JupyterLab es de 13 px): 20 px se leen desde el fondo del aula. Cada
+# dato en una línea; los motivos de un worker enfermo van en su propia fila, a lo ancho de la tabla.
+_PANEL = 'style="font-size:20px;line-height:1.4"'
+_CELL = 'style="padding:4px 12px;text-align:left;white-space:nowrap"'
+_REASONS = f'style="padding:0 12px 10px;text-align:left;color:{_BAD}"'
 
 
 class HealthDashboard:
@@ -70,7 +73,10 @@ class HealthDashboard:
         return rows
 
     def render(self) -> str:
-        """El HTML del tablero: una tabla con ✅/❌, estado, completadas, fallidas, latido y tarea actual."""
+        """El HTML del tablero: una fila por worker (✅/❌, estado, contadores, latido, tarea actual).
+
+        Bajo cada worker enfermo, una fila con sus motivos a lo ancho de la tabla.
+        """
         rows = self.rows()
         healthy = sum(row["healthy"] for row in rows)
         lines = []
@@ -80,13 +86,15 @@ class HealthDashboard:
             values = [f'<b style="color:{colour}">{verdict}</b>', f"<b>{html.escape(row['worker_id'])}</b>",
                       _STATES.get(row["state"], row["state"]), str(row["tasks_completed"]), failed,
                       _age(row["heartbeat_age"]), html.escape(row["current_task"] or "—")]
-            reasons = html.escape(" ".join(row["reasons"]))
-            lines.append("<tr>" + "".join(f"<td {_NOWRAP}>{v}</td>" for v in values) + f"<td {_CELL}>{reasons}</td></tr>")
-        header = "".join(f"<th {_NOWRAP}>{title}</th>" for title in _COLUMNS)
-        return (f'<div style="font-size:1.1em"><b>Salud de los workers: {healthy} de {len(rows)} sanos</b> '
+            lines.append("<tr>" + "".join(f"<td {_CELL}>{v}</td>" for v in values) + "</tr>")
+            if row["reasons"]:
+                lines.append(f'<tr><td></td><td colspan="{len(_COLUMNS) - 1}" {_REASONS}>Motivo: '
+                             f'{html.escape(" ".join(row["reasons"]))}</td></tr>')
+        header = "".join(f"<th {_CELL}>{title}</th>" for title in _COLUMNS)
+        return (f'<div {_PANEL}><b style="font-size:1.2em">Salud de los workers: {healthy} de {len(rows)} sanos</b> '
                 f"<small>(actualizado {time.strftime('%H:%M:%S')}, refresco nº {self.refreshes})</small>"
-                f'<table style="border-collapse:collapse"><tr style="border-bottom:2px solid #999">{header}</tr>'
-                f"{''.join(lines)}</table></div>")
+                f'<table style="border-collapse:collapse;font-size:inherit">'
+                f'<tr style="border-bottom:2px solid #999">{header}</tr>{"".join(lines)}</table></div>')
 
     def refresh(self) -> None:
         """Vuelve a leer la salud de los workers y actualiza el HTML."""
