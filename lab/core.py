@@ -25,6 +25,9 @@ Lo que sale es lo que se ve al abrir la entrada en cualquier visor, o un error c
 - **Rutas.** Una ruta con un carácter nulo o un nombre demasiado largo da un error con tipo que
   dice la causa real; los nombres que no son UTF-8 (``foto\\udcff.jpg`` en Linux) se procesan y,
   en los mensajes, se muestran con escapes (``foto\\xff.jpg``) para que se puedan imprimir.
+- **Color.** El perfil ICC de la entrada (p. ej. Display P3 de un móvil) va a la salida en JPEG,
+  WebP, PNG y TIFF; en GIF y BMP, que no lo guardan, los colores se convierten a sRGB
+  (``lab.imagefiles.profiles``).
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
         _check_frames_fit(frames, image_path, output_path)
     filtering = clock()
     input_size = image.size
+    profile = image.info.get("icc_profile")  # los filtros pueden perderlo: se guarda con el de la entrada
     if frames is None:
         try:
             result, timings = _run(pipe, duck, image, clock)
@@ -147,7 +151,7 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
                 f"({type(exc).__name__}: {exc}).", image_path) from exc
         saving = clock()
         del image
-        output_bytes = save_image_atomic(result, output_path, quality=quality)
+        output_bytes = save_image_atomic(result, output_path, quality=quality, icc_profile=profile)
     else:
         outputs, totals = [], {}
         for index, frame in enumerate(frames.frames):
@@ -166,7 +170,7 @@ def process_image(image_path: str | os.PathLike, output_path: str | os.PathLike,
         saving = clock()
         del image, frames.frames[:]
         result = outputs[0]
-        output_bytes = save_frames(Frames(outputs, frames.durations, frames.loop), output_path, quality)
+        output_bytes = save_frames(Frames(outputs, frames.durations, frames.loop), output_path, quality, profile)
     end = clock()
     return ImageResult(
         image_path=image_path, output_path=output_path,

@@ -345,6 +345,22 @@ def test_a_multipage_16_bit_tiff_keeps_every_page_and_its_depth(tmp_path):
         process_image(tmp_path / "p.tif", tmp_path / "s.jpg", EMPTY)
 
 
+@pytest.mark.parametrize("other", ["L", "1", "I"])
+def test_a_16_bit_page_stays_16_bits_next_to_a_page_of_another_depth(tmp_path, other):
+    """Un TIFF con una página de 16 bits y otra de otro modo (una miniatura o una máscara de 8 bits)."""
+    page = Image.new("I;16", (256, 4))
+    page.putdata([x * 257 for _ in range(4) for x in range(256)])
+    page.save(tmp_path / "p.tif", save_all=True, append_images=[Image.new(other, (32, 2), 1)])
+    process_image(tmp_path / "p.tif", tmp_path / "s.tif", EMPTY)
+    with Image.open(tmp_path / "s.tif") as out:
+        assert out.n_frames == 2 and out.mode == "I;16" and _levels(out) == 256
+        out.seek(1)
+        assert (out.mode, out.size) == (other, (32, 2))
+    process_image(tmp_path / "p.tif", tmp_path / "s.png", EMPTY)  # una APNG necesita un solo modo: 8 bits
+    with Image.open(tmp_path / "s.png") as out:
+        assert out.n_frames == 2 and out.mode == "L" and _levels(out) == 256
+
+
 def test_a_gif_that_plays_once_still_plays_once(tmp_path):
     frames = [Image.new("RGB", (8, 8), color) for color in ("red", "blue")]
     frames[0].save(tmp_path / "una.gif", save_all=True, append_images=frames[1:], duration=100)

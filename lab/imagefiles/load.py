@@ -62,8 +62,9 @@ def _orientation(image: Image.Image) -> int:
 def read_frames(image: Image.Image, path: str, orientation: int) -> Frames:
     """Decodifica todos los fotogramas de ``image`` (abierta) como imágenes independientes.
 
-    Si los fotogramas llegan en modos distintos (en un GIF el primero es ``P`` y los demás
-    ``RGB``), se igualan (``same_mode``) para que el pipeline dé lo mismo en todos.
+    Si los fotogramas de una animación llegan en modos distintos (en un GIF el primero es ``P``
+    y los demás ``RGB``), se igualan (``same_mode``) para que el pipeline dé lo mismo en todos.
+    Las páginas de un TIFF conservan cada una su modo (y su profundidad: 16 bits siguen en 16).
     """
     count = image.n_frames
     limit = Image.MAX_IMAGE_PIXELS
@@ -83,7 +84,9 @@ def read_frames(image: Image.Image, path: str, orientation: int) -> Frames:
             frame = frame.transpose(_TRANSPOSE[orientation])
         frames.append(frame)
         durations.append(int(image.info.get("duration") or 0))
-    return Frames(same_mode(frames), durations if timed else None, loop if timed else None)
+    if timed:
+        return Frames(same_mode(frames), durations, loop)
+    return Frames(frames, None, None)
 
 
 def same_mode(frames: list[Image.Image]) -> list[Image.Image]:

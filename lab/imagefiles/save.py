@@ -3,7 +3,8 @@
 Se escribe un temporal oculto (de nombre acotado) en la misma carpeta y se renombra con
 ``os.replace``: si algo falla no aparece ningún fichero de salida a medias y uno anterior queda
 intacto (atómico frente a fallos del proceso; sin ``fsync``, así que no protege de un corte de
-luz). ``save_frames`` guarda una animación con sus duraciones y su ``loop``.
+luz). ``save_frames`` guarda una animación con sus duraciones y su ``loop``. El perfil de color
+ICC de la imagen se conserva (o, en GIF y BMP, se convierte a sRGB): ``lab.imagefiles.profiles``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lab.errors import OutputWriteError, UnsupportedFormatError
 from lab.imagefiles.load import ANIMATION_FORMATS, Frames, same_mode
 from lab.imagefiles.modes import has_alpha, to_working_mode
 from lab.imagefiles.paths import check_path, describe_os_error, shown_path
+from lab.imagefiles.profiles import ICC_FORMATS, color_managed
 
 
 #: Extensión -> (formato de Pillow, modos que ese formato guarda tal cual).
@@ -131,33 +133,53 @@ def _write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> int:
     return written
 
 
-def save_image_atomic(image: Image.Image, path: str | os.PathLike, quality: int = 90) -> int:
+def save_image_atomic(image: Image.Image, path: str | os.PathLike, quality: int = 90,
+                      icc_profile: bytes | None = None) -> int:
     """Guarda ``image`` en ``path`` de forma atómica y devuelve los bytes escritos.
 
     El formato sale de la extensión; ``quality`` (1-100) se usa en JPEG y WebP. Crea las
     carpetas que falten. Una imagen ``I;16`` se guarda en 16 bits en PNG y TIFF; en los demás
-    formatos se escala a 8 bits (ver el docstring del módulo). Lanza ``OutputWriteError`` si la
-    extensión no está soportada, la ruta no es válida o no se puede escribir; en ese caso no
-    queda ni temporal ni salida, y un fichero previo no cambia.
+    formatos se escala a 8 bits (ver el docstring del módulo). El perfil de color ICC
+    (``icc_profile`` o, si es ``None``, el de ``image.info``) se incrusta en JPEG, WebP, PNG y
+    TIFF; en GIF y BMP los colores se convierten a sRGB (``lab.imagefiles.profiles``). Lanza
+    ``OutputWriteError`` si la extensión no está soportada, la ruta no es válida o no se puede
+    escribir; en ese caso no queda ni temporal ni salida, y un fichero previo no cambia.
     """
     path = os.fspath(path)
     check_path(path, "de salida", OutputWriteError)
     fmt = output_format(path)
     check_quality(quality)
-    image = _prepare_for(image, fmt, FORMATS[os.path.splitext(path)[1].lower()][1])
-    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    modes = FORMATS[os.path.splitext(path)[1].lower()][1]
+    profile = image.info.get("icc_profile") if icc_profile is None else icc_profile
+    image, profile = color_managed(image, profile, fmt, path, lambda im: _prepare_for(im, fmt, modes))
+    options = _options(fmt, quality, profile)
     return _write_atomic(path, lambda stream: image.save(stream, format=fmt, **options))
 
 
-def save_frames(frames: Frames, path: str, quality: int) -> int:
-    """Guarda todos los fotogramas de ``frames`` en ``path`` (animación o páginas), de forma atómica."""
+def save_frames(frames: Frames, path: str, quality: int, icc_profile: bytes | None = None) -> int:
+    """Guarda todos los fotogramas de ``frames`` en ``path`` (animación o páginas), de forma atómica.
+
+    Una animación (GIF, APNG, WebP) necesita un solo modo para todos sus fotogramas; las páginas
+    de un TIFF conservan cada una el suyo (una página de 16 bits sigue en 16 bits aunque otra sea
+    de 8). El perfil ICC (``icc_profile`` o el del primer fotograma) sigue la regla de
+    ``save_image_atomic``.
+    """
     fmt = output_format(path)
     check_quality(quality)
     modes = FORMATS[os.path.splitext(path)[1].lower()][1]
-    images = same_mode([_prepare_for(frame, fmt, modes) for frame in frames.frames])
-    options: dict[str, Any] = {"save_all": True, "append_images": images[1:]}
-    if fmt in ("JPEG", "WEBP"):
-        options["quality"] = quality
+    profile = frames.frames[0].info.get("icc_profile") if icc_profile is None else icc_profile
+    prepared = [color_managed(frame, profile, fmt, path, lambda im: _prepare_for(im, fmt, modes))
+                for frame in frames.frames]
+    images = [image for image, _ in prepared]
+    if fmt in ANIMATION_FORMATS:
+        images = same_mode(images)
+    options: dict[str, Any] = {"save_all": True, "append_images": images[1:], **_options(fmt, quality, prepared[0][1])}
+    if fmt == "TIFF":  # cada página lleva el suyo: el TIFF lo lee de info si no se pasa al guardar
+        del options["icc_profile"]
+        for image, (_, profile) in zip(images, prepared):
+            image.info.pop("icc_profile", None)
+            if profile:
+                image.info["icc_profile"] = profile
     if fmt in ANIMATION_FORMATS:
         if frames.durations is not None:
             options["duration"] = frames.durations
@@ -168,3 +190,15 @@ def save_frames(frames: Frames, path: str, quality: int) -> int:
         if fmt == "GIF" and any(has_alpha(image) for image in images):
             options["disposal"] = 2  # cada fotograma borra el anterior: la transparencia no acumula
     return _write_atomic(path, lambda stream: images[0].save(stream, format=fmt, **options))
+
+
+def _options(fmt: str, quality: int, profile: bytes | None) -> dict[str, Any]:
+    """Las opciones de ``Image.save`` para ``fmt``: la calidad y el perfil ICC (``None`` = ninguno).
+
+    El perfil se pasa siempre en los formatos que lo guardan: PNG y TIFF tomarían si no el de
+    ``image.info``, aunque ya no describa la imagen.
+    """
+    options: dict[str, Any] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if fmt in ICC_FORMATS:
+        options["icc_profile"] = profile
+    return options
