@@ -45,7 +45,7 @@ def test_demo_simple_command_prints_the_guide_table(images, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for text in ("Total de tareas | 3", "Completadas     | 3 ✅", "Fallidas        | 0", "Tiempo total",
                  "Tiempo promedio", "Tasa de éxito   | 100.0%", "Carga de imagen", "Pipeline (3 filtros)",
-                 "Guardado", "✅ Worker saludable"):
+                 "Guardado", "✅ Worker saludable", "⏱️  Desglose de tiempos (media por tarea):"):
         assert text in proc.stdout, text
     assert "- [Worker-1] - INFO - 📝 Procesando tarea task-0001" in proc.stderr
     assert len(list((tmp_path / "out" / "simple").glob("*.jpg"))) == 3
@@ -71,6 +71,7 @@ def test_demo_async_and_multiple_in_process(images, tmp_path):
     assert multiple["speedup"] > 0 and multiple["wall_time_one_worker"] > 0
     text = "\n".join(lines)
     assert "Speedup" in text and "worker-3" in text and "Concurrencia máxima observada" in text
+    assert "núcleos físicos" in text and "Breakdown" not in text
     assert len(list((tmp_path / "out" / "multiple-3").glob("*.jpg"))) == 12
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from lab.core import FilterPipeline
 from lab.filters import BlurFilter, BrightnessFilter, SharpenFilter
 from lab.images import make_workload, sample_images
+from lab.notebook.cores import cpu_cores
 from lab.workers import AsyncWorker, SimpleWorker, TaskQueue, WorkerPool
 from lab.workers.logs import configure_logging
 from lab.workers.service import run_stoppable
@@ -118,7 +119,7 @@ def format_results(summary: dict[str, Any], n_filters: int) -> str:
     lines = ["", "📊 Resultados", f"| {_pad('Métrica', width)} | {_pad('Valor', value_width)} |",
              f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|"]
     lines += [f"| {_pad(label, width)} | {_pad(value, value_width)} |" for label, value in rows]
-    lines += ["", "⏱️  Breakdown de tiempos (media por tarea):",
+    lines += ["", "⏱️  Desglose de tiempos (media por tarea):",
               f"- Carga de imagen: {summary['load']:.3f}s (primera vez: {summary['first_load']:.3f}s)",
               f"- Pipeline ({n_filters} filtros): ~{summary['pipeline']:.3f}s",
               f"- Guardado: ~{summary['save']:.3f}s"]
@@ -185,8 +186,9 @@ def demo_multiple(images_dir=None, output_dir="output", *, size=DEFAULT_SIZE, ki
     out("\n👷 Reparto entre workers:")
     for worker_id, worker_stats in stats["workers"].items():
         out(f"- {worker_id}: {worker_stats['tasks_completed']} completadas, {worker_stats['tasks_failed']} fallidas")
-    out(f"\n🚀 Speedup: {summary['speedup']:.2f}x (1 worker: {wall_one:.3f}s → 3 workers: {wall:.3f}s, "
-        f"{os.cpu_count()} núcleos en esta máquina)")
+    cores = cpu_cores()
+    out(f"\n🚀 Speedup: {summary['speedup']:.2f}x (1 worker: {wall_one:.3f}s → 3 workers: {wall:.3f}s; "
+        f"esta máquina: {cores.physical} núcleos físicos, {cores.logical} lógicos; ideal {min(3, cores.physical)}x)")
     summary["kind"] = kind
     if summary["speedup"] < 1.5 and kind == "thread":
         out("ℹ️  Con hilos, las partes en Python (y operaciones de Pillow que no sueltan el GIL, como "

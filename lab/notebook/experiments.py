@@ -27,6 +27,7 @@ from lab.filters import (BlurFilter, BrightnessFilter, FilterPipeline, Grayscale
 from lab.core import process_image
 from lab.images import make_workload
 from lab.notebook import analysis
+from lab.notebook.cores import cpu_cores
 from lab.workers import AsyncWorker, TaskQueue, WorkerPool
 
 __all__ = ["PIPELINES", "DEFAULT_PIPELINE", "pipeline_names", "make_pipeline", "prepare_workload",
@@ -184,7 +185,8 @@ def run_workers_experiment(worker_counts: Iterable[int] = (1, 2, 3, 4), n_images
     analysis.summarise_runs, "serial_fraction": f o None, "amdahl": analysis.amdahl_estimate
     (con su rango por rondas y si es fiable) o None}``; ``timelines``, ``results`` y
     ``failures`` son los de la última ronda, con el número de workers como clave (entera; tras
-    un viaje por JSON pasa a texto). Lanza ``ValueError`` si algún argumento no vale.
+    un viaje por JSON pasa a texto); ``cores`` son los núcleos físicos (``cpu_cores().physical``), los
+    del ideal. Lanza ``ValueError`` si algún argumento no vale.
     """
     counts = [_check_int(n, "Cada número de workers") for n in worker_counts]
     if not counts:
@@ -210,7 +212,7 @@ def run_workers_experiment(worker_counts: Iterable[int] = (1, 2, 3, 4), n_images
             run["repeat"] = round_number
             last[n] = run
             runs.append({k: v for k, v in run.items() if k not in ("timeline", "results", "failures")})
-    cores = os.cpu_count() or 1
+    cores = cpu_cores().physical
     summary = analysis.summarise_runs(runs) if all(r["wall_time"] > 0 for r in runs) else []
     amdahl = analysis.amdahl_estimate(runs, cores) if summary else None
     return {"cores": cores, "kind": kind, "pipeline": _describe(pipeline, given), "n_images": n_images,

@@ -29,6 +29,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from lab.checks import check_int
 from lab.images import pattern_image, sample_images
+from lab.notebook.cores import cpu_cores
 from lab.notebook.plot_style import FONT, GREY, OKABE_ITO, legend_below, new_axes, style_axes
 
 __all__ = ["OPERATIONS", "gil_image", "measure_gil", "gil_table", "plot_gil", "POOL_PIPELINES",
@@ -208,17 +209,18 @@ def compare_threads_processes(n_images: int = 8, size: tuple[int, int] = (960, 5
                               output_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """El mismo lote con 1 worker, con ``workers`` hilos y con ``workers`` procesos, por cada pipeline.
 
-    ``workers`` es por defecto ``min(núcleos, 4)`` (al menos 2). De cada caso se toma la mejor
+    ``workers`` es por defecto ``min(núcleos físicos, 4)`` (al menos 2). De cada caso se toma la mejor
     de ``rounds`` rondas. Devuelve ``{"workers", "cores", "n_images", "size", "startup", "rows"}``
     con una fila por pipeline de ``POOL_PIPELINES``: ``{"pipeline", "releases_gil", "one",
     "threads", "processes", "speedup_threads", "speedup_processes"}`` (segundos y speedups
     frente a 1 worker); ``startup`` es lo que tardó en arrancar los procesos la primera vez
-    (fuera del cronómetro; después el *forkserver* ya tiene ``lab`` cargado y cuesta mucho menos). Lanza ``ValueError`` si algún argumento no vale.
+    (fuera del cronómetro; después el *forkserver* ya tiene ``lab`` cargado y cuesta mucho menos).
+    Lanza ``ValueError`` si algún argumento no vale.
     """
     import lab
     from lab.notebook.experiments import prepare_workload
 
-    cores = os.cpu_count() or 1
+    cores = cpu_cores().physical
     workers = check_int(workers if workers is not None else max(2, min(cores, 4)), "workers")
     check_int(rounds, "rounds")
     inputs = prepare_workload(n_images, size, workload_dir)

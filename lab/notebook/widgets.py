@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import threading
 from typing import Any, Callable
 
@@ -27,6 +26,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from lab.notebook import experiments, plots
+from lab.notebook.cores import cpu_cores
 from lab.notebook.widgets_health import HealthDashboard, watch
 from lab.workers.payload import describe_error
 
@@ -135,7 +135,7 @@ class WorkersPanel(_Panel):
     def __init__(self, workers: int | None = None, n_images: int = 12, size: tuple[int, int] = (1920, 1080),
                  pipeline: str = experiments.DEFAULT_PIPELINE, kind: str = "thread", repeats: int = 1,
                  **options: Any):
-        cores = os.cpu_count() or 1
+        cores = cpu_cores().physical
         self.size, self.kind, self.options = size, kind, options
         self.workers = _styled(widgets.IntSlider(value=workers or min(max(cores, 2), 8), min=1, max=8,
                                                  description="Workers"), "lab-workers-slider")
