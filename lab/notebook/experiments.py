@@ -1,4 +1,4 @@
-"""Experimentos de la sesión: varios workers (speedup) y un ``AsyncWorker`` (concurrencia acotada).
+"""Experimentos de la sesión: varios workers (speedup) y un ``AsyncWorker`` (concurrencia limitada).
 
 Funciones normales que devuelven datos JSON (dicts, listas, números): los paneles de
 ``lab.notebook.widgets`` las llaman al pulsar «Ejecutar», los cuadernos las llaman directamente con

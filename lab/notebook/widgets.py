@@ -192,7 +192,7 @@ class ConcurrencyPanel(_Panel):
     barra de progreso se vea avanzar. Guarda una tabla con las últimas ejecuciones.
     """
 
-    title = "AsyncWorker: concurrencia acotada"
+    title = "AsyncWorker: concurrencia limitada"
 
     def __init__(self, max_concurrent: int = 3, n_tasks: int = 24, size: tuple[int, int] = (1920, 1080),
                  pipeline: str = "pesado: blur(3) + brillo + sharpen", **options: Any):
