@@ -86,7 +86,8 @@ def test_its_lesson_links_to_it(path):
     assert f"(ejercicios/{path.name})" in text, f"{lessons[0].name} no enlaza con ejercicios/{path.name}"
 
 
-IN_CLASS = {"5.1", "7.1", "4.3"}  # los tres ejercicios de la guía, para los 15 minutos de clase
+IN_CLASS = {"5.1"}  # el único en clase (10-12 min); 7.1 y 4.3, los otros de la guía, para casa
+FOR_HOME = {"7.1", "4.3"}
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
@@ -103,7 +104,24 @@ def test_every_exercise_has_level_time_points_and_the_header_shows_student_comma
         label = next(line for line in heading.splitlines() if line.startswith("*Nivel:"))
         assert f" {exercise.points:g} punto" in label, f"{exercise.id}: la etiqueta no dice sus puntos"
         assert ("**en clase**" in label) == (exercise.id in IN_CLASS), exercise.id
+        assert ("para casa" in label) == (exercise.id in FOR_HOME), exercise.id
+        assert re.search(r"unos \d+–\d+ min", label), f"{exercise.id}: el tiempo va como un rango («unos 10–12 min»)"
         assert f"| {exercise.id} " in header, f"{exercise.id} no está en la tabla de la cabecera"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_visible_check_first_asks_for_its_answer_and_ends_with_one_passed_line(path):
+    """``answered("N.M", ...)`` antes de nada (sin respuesta: «falta tu solución») y un ``print("✅ ...")`` al final."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if not is_check(cell):
+            continue
+        exercise = exercise_of(cell)
+        code = [line for line in cell.source.splitlines() if line and not line.startswith(("#", "from ", "import "))]
+        assert code[0].startswith(f'answered("{exercise}", '), f"{exercise}: la comprobación empieza por {code[0]!r}"
+        assert re.fullmatch(rf'print\("✅ Comprobación {re.escape(exercise)}( [a-z])?: correcta"\)', code[-1]), \
+            f"{exercise}: la comprobación acaba en {code[-1]!r}"
+        assert cell.source.count("✅ Comprobación") == 1
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)

@@ -8,11 +8,31 @@ usa el código de este fichero, aunque una respuesta haya cambiado la copia ya i
 from __future__ import annotations
 
 import math
+import sys
 import threading
+import time
+from collections import Counter, OrderedDict, defaultdict
 from typing import Any
 
 _NUMBERS = (int, float)
 _EXACT = (str, bytes, type(None))
+#: Lo que cuenta como «un dict»: los de la biblioteca estándar que son dicts (un ``Counter`` cuenta).
+_DICTS = (dict, Counter, OrderedDict, defaultdict)
+
+
+def answered(exercise: str, *names: str) -> None:
+    """Falla con «Ejercicio N.M: falta tu solución» si la celda de respuesta aún no ha definido ``names``.
+
+    Es lo primero de cada comprobación: si se ejecuta antes que la respuesta (por ejemplo, tras
+    un *Run All* que se paró en un ejercicio anterior), el error es el mismo
+    ``NotImplementedError`` del esqueleto sin resolver, no un ``NameError``. Busca los nombres
+    en el cuaderno que la llama.
+    """
+    namespace = sys._getframe(1).f_globals
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise NotImplementedError(f"Ejercicio {exercise}: falta tu solución; escríbela y ejecuta su celda "
+                                  f"(aún no existe {', '.join(missing)}).")
 
 
 def same(actual: Any, expected: Any) -> bool:
@@ -21,7 +41,8 @@ def same(actual: Any, expected: Any) -> bool:
     Un valor cuyo ``__eq__`` siempre dice que sí no pasa: se compara el tipo antes que el valor,
     y dentro de listas, tuplas, dicts y conjuntos, elemento a elemento. Los números ``int`` y
     ``float`` se pueden mezclar (``4 == 4.0``; los float con una tolerancia de 1e-9 relativa);
-    ``bool`` no cuenta como número.
+    ``bool`` no cuenta como número. Donde se espera un ``dict`` vale cualquier dict de la
+    biblioteca estándar (``Counter``, ``defaultdict``, ``OrderedDict``): se compara por dentro.
     """
     kind = type(expected)
     if kind in _NUMBERS:
@@ -31,7 +52,7 @@ def same(actual: Any, expected: Any) -> bool:
                                       and math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12))
     if kind is bool:
         return type(actual) is bool and actual is expected
-    if type(actual) is not kind:
+    if type(actual) is not kind and not (kind is dict and type(actual) in _DICTS):
         return False
     if kind in _EXACT:
         return actual == expected
@@ -51,19 +72,24 @@ def same(actual: Any, expected: Any) -> bool:
 
 
 class Overlap:
-    """Un «filtro» para las comprobaciones: apunta qué hilos lo aplican y cuántos a la vez.
+    """Un «filtro» para las comprobaciones: apunta qué hilos lo aplican, cuántos a la vez y quién espera turno.
 
     Los ``n`` primeros que llegan se esperan entre sí (como mucho ``wait`` segundos): si los
     workers trabajan a la vez, se juntan enseguida y el pico llega a ``n``; si van de uno en
-    uno, el primero espera ``wait`` segundos en balde y después ya no espera nadie.
+    uno, el primero espera ``wait`` segundos en balde y después ya no espera nadie. Cuando se
+    cansa de esperar apunta en ``idle`` cuántos hilos nuevos (creados después del filtro) había
+    en marcha sin trabajar: 0 si los hilos van uno tras otro (``join()`` junto a ``start()``),
+    más de 0 si están arrancados pero esperan su turno (un cerrojo compartido). Cada imagen
+    tarda al menos ``hold`` segundos, para que un lote no acabe antes de que se pueda mirar.
     """
 
     name = "solape"
 
-    def __init__(self, n: int, wait: float = 2.0):
-        self.n, self.wait = n, wait
-        self.active = self.peak = self.calls = 0
+    def __init__(self, n: int, wait: float = 2.0, hold: float = 0.02):
+        self.n, self.wait, self.hold = n, wait, hold
+        self.active = self.peak = self.calls = self.idle = 0
         self.threads: set[int] = set()
+        self._before = set(threading.enumerate())
         self._lock = threading.Lock()
         self._together = threading.Event()
         self._gave_up = False
@@ -79,7 +105,12 @@ class Overlap:
                 self._together.set()
             wait = not self._gave_up
         if wait and not self._together.wait(self.wait):
-            self._gave_up = True
+            with self._lock:
+                if not self._gave_up:
+                    self._gave_up = True
+                    self.idle = sum(1 for t in threading.enumerate()
+                                    if t not in self._before and t.ident not in self.threads)
+        time.sleep(self.hold)
         with self._lock:
             self.active -= 1
         return image.copy()
