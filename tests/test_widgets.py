@@ -158,8 +158,8 @@ def test_health_dashboard_shows_unhealthy_workers_and_why():
     assert not row["healthy"] and row["tasks_failed"] == 5
     assert "❌" in dashboard.html.value and "0 de 1 sanos" in dashboard.html.value
     assert "Fallaron el 100%" in dashboard.html.value
-    # Proyector: letra de 20 px y los motivos en su propia fila, a lo ancho (no en una columna estrecha).
-    assert "font-size:20px" in dashboard.html.value
+    # Proyector: letra de 18 px y los motivos en su propia fila, a lo ancho (no en una columna estrecha).
+    assert "font-size:18px" in dashboard.html.value
     assert re.search(r'<tr><td></td><td colspan="6"[^>]*>Motivo: Fallaron el 100%', dashboard.html.value)
 
 

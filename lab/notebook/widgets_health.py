@@ -31,11 +31,12 @@ def _age(seconds: float | None) -> str:
 _STATES = {"busy": "ocupado", "idle": "esperando", "stopped": "parado"}
 _OK, _BAD = OKABE_ITO["green"], OKABE_ITO["vermillion"]
 _COLUMNS = ("Salud", "Worker", "Estado", "Completadas", "Fallidas", "Último latido", "Tarea actual")
-# Letra de proyector (la de JupyterLab es de 13 px): 20 px se leen desde el fondo del aula. Cada
-# dato en una línea; los motivos de un worker enfermo van en su propia fila, a lo ancho de la tabla.
-_PANEL = 'style="font-size:20px;line-height:1.4"'
-_CELL = 'style="padding:4px 12px;text-align:left;white-space:nowrap"'
-_REASONS = f'style="padding:0 12px 10px;text-align:left;color:{_BAD}"'
+# Letra de proyector (la de JupyterLab es de 13 px): 18 px se leen desde el fondo del aula y la tabla cabe en
+# una pantalla de 1366 px con el explorador de ficheros abierto. Cada dato en una línea; los motivos de un
+# worker enfermo van en su propia fila, a lo ancho de la tabla.
+_PANEL = 'style="font-size:18px;line-height:1.4"'
+_CELL = 'style="padding:3px 8px;text-align:left;white-space:nowrap"'
+_REASONS = f'style="padding:0 8px 8px;text-align:left;color:{_BAD}"'
 
 
 class HealthDashboard:

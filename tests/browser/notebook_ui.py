@@ -120,17 +120,57 @@ class NotebookUI:
 
         Una celda con la etiqueta ``raises-exception`` puede dar error sin que el test falle.
         """
-        self._wait_js("() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
-                      ".some((p) => p.textContent.includes('*'))", timeout,
-                      f"Tras Run All siguen celdas en ejecución ([*]) en {self.path}")
-        self.server.wait_kernels_idle(self.path, quiet=1.0, timeout=timeout)
-        cells = self.page.evaluate(CELLS_JS)
+        cells = self.wait_run_all_settled(timeout=timeout)
         errors = [c for c in cells if c["error"] and "raises-exception" not in c["tags"]]
         assert not errors, (f"Run All en {self.path}: hay celdas con error: "
                             + "; ".join(f"celda {c['index']} ({c['error']})" for c in errors))
         skipped = [c for c in cells if c["count"] is None]
         assert not skipped, (f"Run All en {self.path}: celdas sin ejecutar: "
                              + ", ".join(f"{c['index']} «{c['source']}»" for c in skipped))
+
+    def wait_run_all_settled(self, *, timeout: float = 180) -> list[dict[str, Any]]:
+        """Espera al final de Run All aunque una celda dé error (JupyterLab para ahí); devuelve las celdas."""
+        self._wait_js("() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+                      ".some((p) => p.textContent.includes('*'))", timeout,
+                      f"Tras Run All siguen celdas en ejecución ([*]) en {self.path}")
+        self.server.wait_kernels_idle(self.path, quiet=1.0, timeout=timeout)
+        return self.cells()
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Las celdas de código: ``index``, ``count``, ``tags``, ``error`` y el principio de ``source``."""
+        return self.page.evaluate(CELLS_JS)
+
+    def write_cell(self, index: int, source: str) -> None:
+        """Escribe ``source`` en la celda ``index`` del cuaderno abierto (como si la hubiera tecleado el alumno)."""
+        self.page.evaluate("([index, source]) => window.jupyterapp.shell.currentWidget.content.model.cells"
+                           ".get(index).sharedModel.setSource(source)", [index, source])
+
+    def run_cell(self, index: int, *, timeout: float = 120) -> dict[str, Any]:
+        """Ejecuta solo la celda ``index`` (la activa y Run > Run Selected Cell) y espera a que termine.
+
+        Devuelve la celda como ``cells()``; sus salidas de texto, en ``text``.
+        """
+        before = self.page.evaluate("(index) => window.jupyterapp.shell.currentWidget.content.model.cells"
+                                    ".get(index).executionCount", index)
+        self.page.evaluate("""(index) => {
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            notebook.deselectAll();
+            notebook.activeCellIndex = index;
+            return window.jupyterapp.commands.execute('notebook:run-cell');
+        }""", index)
+        self._wait_js("([index, before]) => { const cell = window.jupyterapp.shell.currentWidget.content.model"
+                      ".cells.get(index); return cell.executionCount !== null && cell.executionCount !== before; }",
+                      timeout, f"La celda {index} de {self.path} no terminó de ejecutarse", arg=[index, before])
+        self.server.wait_kernels_idle(self.path, quiet=0.5, timeout=timeout)
+        cell = next(c for c in self.cells() if c["index"] == index)
+        cell["text"] = self.page.evaluate("""(index) => window.jupyterapp.shell.currentWidget.content.model.cells
+            .get(index).outputs.toJSON().map((o) => o.text || (o.data && o.data['text/plain']) || '')
+            .map((t) => Array.isArray(t) ? t.join('') : t).join('')""", index)
+        return cell
+
+    def cell_node(self, index: int) -> Locator:
+        """El nodo de la celda ``index`` en la página (para capturas)."""
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
 
     def widget(self, lab_class: str, generic: str, what: str) -> Locator:
         """El widget con la clase ``lab_class``; si falta, el único ``generic`` del cuaderno.

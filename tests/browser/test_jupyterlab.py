@@ -23,6 +23,7 @@ NOTEBOOK_07 = "07-Fallos-reintentos-y-salud.ipynb"
 STANDIN = "_ensayo-navegador.ipynb"
 CLOCK = re.compile(r"\d{1,2}:\d{2}(:\d{2})?|nº ?\d+")
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+PROJECTOR = {"width": 1366, "height": 768}
 
 
 def needs(name: str):
@@ -43,6 +44,27 @@ def open_notebook(page, lab_server, shots, name: str, *, run: bool = True) -> No
     if run:
         ui.run_all()
     return ui
+
+
+def capture_charts(ui: NotebookUI) -> int:
+    """Captura cada gráfica (imagen de una salida de celda) en una pantalla de proyector de 1366×768.
+
+    Cada imagen debe estar cargada y caber entera en la ventana; devuelve cuántas había.
+    """
+    previous = ui.page.viewport_size
+    ui.page.set_viewport_size(PROJECTOR)
+    try:
+        images = ui.page.locator(".jp-Notebook .jp-Cell-outputArea .jp-RenderedImage img")
+        for i in range(images.count()):
+            image = images.nth(i)
+            ui.screenshot(f"grafica-{i + 1}-proyector", image)
+            box = image.bounding_box()
+            assert box and box["height"] > 0 and box["height"] <= PROJECTOR["height"] - 140, (
+                f"La gráfica {i + 1} de {ui.path} mide {box and box['height']:.0f} px de alto: no cabe en una "
+                f"pantalla de {PROJECTOR['height']} px con las barras de JupyterLab")
+        return images.count()
+    finally:
+        ui.page.set_viewport_size(previous)
 
 
 def check_worker_panel(ui: NotebookUI) -> None:
@@ -112,6 +134,7 @@ def test_standin_notebook_proves_the_harness(page, lab_server, notebook_root, sh
 @needs(NOTEBOOK_05)
 def test_notebook_05_worker_panel(page, lab_server, shots):
     ui = open_notebook(page, lab_server, shots, NOTEBOOK_05)
+    assert capture_charts(ui) >= 4
     check_worker_panel(ui)
 
 
@@ -119,3 +142,6 @@ def test_notebook_05_worker_panel(page, lab_server, shots):
 def test_notebook_07_health_dashboard(page, lab_server, shots):
     ui = open_notebook(page, lab_server, shots, NOTEBOOK_07, run=False)
     check_health_dashboard(ui, lab_server)
+    ui.page.set_viewport_size(PROJECTOR)
+    ui.screenshot("tablero-proyector", ui.widget("lab-health", ".lab-health", "el tablero de salud"))
+    assert capture_charts(ui) >= 3  # backoff, línea de tiempo y salud

@@ -1,0 +1,91 @@
+"""Los ejercicios de clase, hechos como en el aula: JupyterLab real en Chromium, a 1366×768 (un proyector).
+
+Para cada ejercicio marcado **en clase** en ``notebooks/ejercicios/``: Run All con el cuaderno sin
+resolver (las comprobaciones fallan con «falta tu solución» y JupyterLab para ahí), escribir la
+respuesta (la de ``ejercicios/soluciones/``, sin las marcas ``BEGIN/END SOLUTION``) en su celda,
+ejecutar solo esa celda y después cada una de sus comprobaciones, sin volver a ejecutar nada de
+arriba. Cada comprobación debe pasar e imprimir su línea ✅. Las capturas quedan en
+``test-artifacts/browser/<test>/``: la de después de las comprobaciones es la que hay que mirar.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebook_ui import NotebookUI
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECTOR = {"width": 1366, "height": 768}
+MARKER = re.compile(r"^[ \t]*#{2,}\s*(BEGIN|END) SOLUTION\s*\n", re.M)
+
+
+def _exercise(cell) -> str | None:
+    return next((tag.split(":", 1)[1] for tag in cell.metadata.get("tags", []) if tag.startswith("ejercicio:")), None)
+
+
+def in_class_exercises() -> list[tuple[str, str]]:
+    """(cuaderno, ejercicio) de cada ejercicio cuyo enunciado dice **en clase**."""
+    found = []
+    for path in sorted((REPO / "notebooks" / "ejercicios").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            exercise = _exercise(cell)
+            if cell.cell_type == "markdown" and exercise and "**en clase**" in cell.source:
+                found.append((path.name, exercise))
+    return found
+
+
+def answer_sources(name: str, exercise: str) -> list[str]:
+    """Lo que escribe el alumno: las celdas de respuesta de la solución, sin las marcas."""
+    solutions = nbformat.read(REPO / "ejercicios" / "soluciones" / name, as_version=4)
+    return [MARKER.sub("", cell.source) for cell in solutions.cells
+            if cell.cell_type == "code" and _exercise(cell) == exercise and not _checks(cell)]
+
+
+def _checks(cell) -> bool:
+    return any(tag.startswith("comprobacion") for tag in cell.metadata.get("tags", []))
+
+
+EXERCISES = in_class_exercises()
+
+
+def test_there_is_an_exercise_for_class():
+    assert EXERCISES, "Ningún ejercicio de notebooks/ejercicios/ dice **en clase** en su enunciado"
+
+
+@pytest.mark.parametrize("name, exercise", EXERCISES, ids=[exercise for _, exercise in EXERCISES])
+def test_in_class_exercise_passes_once_answered(page, lab_server, shots, name, exercise):
+    page.set_viewport_size(PROJECTOR)
+    ui = NotebookUI(page, lab_server, f"ejercicios/{name}", shots)
+    ui.open()
+    ui.start_run_all()
+    cells = ui.wait_run_all_settled()
+    mine = [c for c in cells if f"ejercicio:{exercise}" in c["tags"]]
+    answers = [c for c in mine if not any(tag.startswith("comprobacion") for tag in c["tags"])]
+    checks = [c for c in mine if "comprobacion" in c["tags"]]
+    sources = answer_sources(name, exercise)
+    assert answers and checks and len(sources) == len(answers), (
+        f"{name}: {exercise} tiene {len(answers)} celdas de respuesta, {len(checks)} comprobaciones y "
+        f"{len(sources)} respuestas en la solución")
+    first_check = next((c for c in checks if c["count"] is not None), None)
+    if first_check is not None:  # Run All llegó a la comprobación: sin respuesta, debe decirlo
+        assert first_check["error"] and "falta tu solución" in first_check["error"], (
+            f"Sin respuesta, la comprobación de {exercise} dice {first_check['error']!r}, no «falta tu solución»")
+    ui.screenshot("sin-resolver", ui.cell_node(checks[0]["index"]))
+
+    for cell, source in zip(answers, sources):
+        ui.write_cell(cell["index"], source)
+        ran = ui.run_cell(cell["index"])
+        assert not ran["error"], f"La respuesta de {exercise} da error al ejecutarla: {ran['error']}"
+    ui.screenshot("respuesta", ui.cell_node(answers[-1]["index"]))
+    for cell in checks:
+        ran = ui.run_cell(cell["index"])
+        ui.screenshot(f"comprobacion-{cell['index']}", ui.cell_node(cell["index"]).locator(".jp-Cell-outputArea"))
+        assert not ran["error"], (f"Con la respuesta escrita y ejecutada (sin volver a ejecutar lo de arriba), "
+                                  f"la comprobación de la celda {cell['index']} falla: {ran['error']}")
+        assert "✅" in ran["text"], f"La comprobación de la celda {cell['index']} pasa sin decirlo: {ran['text']!r}"
