@@ -55,3 +55,19 @@ def test_old_spanish_spellings_still_work_for_one_release(capsys):
         assert f"{old} ahora se llama {new}" in capsys.readouterr().err
     defaults = parser.parse_args(["check", "x.ipynb"])
     assert (defaults.notebook_timeout, defaults.memory_mb) == (300, 1024)
+
+
+def test_demo_without_a_name_runs_all_of_them_like_make_demo():
+    from lab.__main__ import build_parser
+
+    args = build_parser().parse_args(["demo"])  # antes: «faltan estos argumentos: name»
+    assert args.name == "all"
+    assert "sin indicarla, all" in run("lab", "demo", "--help").stdout
+
+
+def test_a_bad_demo_size_says_why_not_the_name_of_a_function():
+    for size, fragment in (("0x0", "ancho y alto deben ser >= 1"), ("grande", "usa ANCHOxALTO"),
+                           ("100000x100000", "Image.MAX_IMAGE_PIXELS")):
+        result = run("lab", "demo", "simple", "--size", size)
+        assert result.returncode == 2 and fragment in result.stderr, result.stderr
+        assert "parse_size" not in result.stderr and "Traceback" not in result.stderr

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from lab import PROJECT_DIR
-from lab.cli.queue_commands import main, parse_pipeline
+from lab.cli.queue_commands import main
+from lab.cli.queue_input import parse_pipeline
 from lab.errors import FilterSpecError
 from lab.filters.validation import MAX_SPEC_DEPTH
 
@@ -23,7 +24,8 @@ NOWHERE = "redis://127.0.0.1:1/0"
 
 def _enqueue(cwd, *args):
     env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
-    env.pop("LAB_QUEUE_URL", None)
+    for variable in ("LAB_QUEUE_URL", "LAB_REDIS_URL"):
+        env.pop(variable, None)
     return subprocess.run([sys.executable, "-m", "lab", "enqueue", "--queue", NOWHERE, *args],
                           capture_output=True, cwd=cwd, env=env, timeout=120)
 
@@ -31,9 +33,28 @@ def _enqueue(cwd, *args):
 def _enqueue_here(capsys, monkeypatch, cwd, *args):
     """Lo mismo que ``_enqueue`` sin lanzar otro Python (más rápido): ``(código, stderr)``."""
     monkeypatch.chdir(cwd)
-    monkeypatch.delenv("LAB_QUEUE_URL", raising=False)
+    for variable in ("LAB_QUEUE_URL", "LAB_REDIS_URL"):
+        monkeypatch.delenv(variable, raising=False)
     code = main(["enqueue", "--queue", NOWHERE, *args])
     return code, capsys.readouterr().err
+
+
+def _run_here(capsys, monkeypatch, *argv, env=None):
+    """``python -m lab.cli.queue_commands *argv`` en este proceso: ``(código, stdout, stderr)``."""
+    for variable in ("LAB_QUEUE_URL", "LAB_REDIS_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in (env or {}).items():
+        monkeypatch.setenv(variable, value)
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_spanish_line(code, err, *fragments):
+    """Un error de usuario: código 2, sin traza, una sola línea ❌ con los fragmentos."""
+    lines = [line for line in err.splitlines() if line.startswith("❌")]
+    assert code == 2 and "Traceback" not in err and "Error:" not in err, err
+    assert len(lines) == 1 and all(fragment in lines[0] for fragment in fragments), err
 
 
 def _nested_json(levels):
@@ -112,3 +133,114 @@ def test_enqueue_with_an_out_of_range_parameter_is_refused(tmp_path, capsys, mon
     Image.new("RGB", (4, 4)).save(tmp_path / "ok.jpg")
     code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "ok.jpg", "--pipeline", "brightness:1e39")
     assert code == 2 and "'factor' debe ser un número > 0 y <= 255" in err
+
+
+# --- la cola: --queue en blanco, memory://, LAB_REDIS_URL ------------------------------------
+
+@pytest.mark.parametrize("command", [["stats"], ["enqueue", "--noop", "2"], ["worker", "--id", "w1", "--burst"]])
+@pytest.mark.parametrize("blank", [" ", ""])
+def test_a_blank_queue_is_one_line_and_nothing_is_enqueued(capsys, monkeypatch, command, blank):
+    code, out, err = _run_here(capsys, monkeypatch, *command, "--queue", blank)
+    _one_spanish_line(code, err, "--queue está en blanco")
+    assert out == ""  # antes: 2 tareas «encoladas» en una cola en memoria que moría con el proceso
+
+
+@pytest.mark.parametrize("command", [["stats"], ["enqueue", "--noop", "2"]])
+def test_a_blank_environment_variable_is_named(capsys, monkeypatch, command):
+    code, _, err = _run_here(capsys, monkeypatch, *command, env={"LAB_REDIS_URL": "  "})
+    _one_spanish_line(code, err, "LAB_REDIS_URL está en blanco")
+
+
+def test_the_queue_commands_read_lab_redis_url_like_the_notebooks(capsys, monkeypatch):
+    code, _, err = _run_here(capsys, monkeypatch, "stats", env={"LAB_REDIS_URL": NOWHERE})
+    _one_spanish_line(code, err, "No se puede conectar con Redis en redis://127.0.0.1:1/0")
+    assert "⚠️" not in err
+
+
+def test_the_old_lab_queue_url_still_works_for_one_release_with_a_warning(capsys, monkeypatch):
+    code, _, err = _run_here(capsys, monkeypatch, "stats", env={"LAB_QUEUE_URL": NOWHERE})
+    _one_spanish_line(code, err, "redis://127.0.0.1:1/0")
+    assert "LAB_QUEUE_URL está obsoleta" in err and "usa LAB_REDIS_URL" in err
+    code, _, err = _run_here(capsys, monkeypatch, "stats",
+                             env={"LAB_REDIS_URL": NOWHERE, "LAB_QUEUE_URL": "redis://otro:6379/0"})
+    assert "se ignora LAB_QUEUE_URL" in err and "redis://127.0.0.1:1/0" in err
+
+
+def test_without_any_queue_the_error_says_how_to_get_one(capsys, monkeypatch):
+    code, _, err = _run_here(capsys, monkeypatch, "stats")
+    _one_spanish_line(code, err, "--queue", "LAB_REDIS_URL", "python -m lab redis")
+
+
+@pytest.mark.parametrize("url, fragment", [("memory://", "solo vive dentro de un proceso"),
+                                           ("http://127.0.0.1:6379", "no es una URL de Redis")])
+def test_a_queue_that_is_not_redis_is_refused_before_doing_anything(capsys, monkeypatch, url, fragment):
+    code, out, err = _run_here(capsys, monkeypatch, "enqueue", "--queue", url, "--noop", "1")
+    _one_spanish_line(code, err, fragment, "'enqueue'")
+    assert out == ""
+
+
+# --- números y nombres de las opciones ------------------------------------------------------
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["enqueue", "--noop", "-3"], "--noop debe ser un entero entre 1 y 1000000 y recibió -3"),
+    (["enqueue", "--noop", "0"], "--noop debe ser un entero entre 1"),
+    (["enqueue", "--noop", "2000000"], "--noop debe ser un entero entre 1 y 1000000"),
+    (["enqueue", "--noop", "2", "--sleep", "-1"], "--sleep debe ser un número de segundos >= 0"),
+    (["enqueue", "--noop", "2", "--sleep", "nan"], "--sleep debe ser un número de segundos >= 0"),
+    (["stats", "--stale", "-1"], "--stale debe ser un número de segundos > 0"),
+    (["stats", "--name", " "], "--name debe ser un nombre con letras"),
+    (["worker", "--id", " "], "--id está en blanco"),
+    (["worker", "--id", "w1", "--quality", "500"], "--quality debe ser un entero entre 1 y 100 y recibió 500"),
+    (["worker", "--id", "w1", "--lease", "-1"], "--lease debe ser un número de segundos >= 0 (sin concesiones)"),
+    (["worker", "--id", "w1", "--lease", "nan"], "--lease debe ser un número de segundos"),
+    (["worker", "--id", "w1", "--max-attempts", "0"], "--max-attempts debe ser un entero >= 1"),
+    (["worker", "--id", "w1", "--reconnect-timeout", "-1"], "--reconnect-timeout debe ser un número de segundos"),
+])
+def test_bad_numbers_and_names_are_one_line_naming_the_option(capsys, monkeypatch, argv, fragment):
+    code, out, err = _run_here(capsys, monkeypatch, *argv, "--queue", NOWHERE)
+    _one_spanish_line(code, err, fragment)  # antes de conectar: la URL apunta a un puerto cerrado
+    assert "No se puede conectar" not in err and out == ""
+
+
+def test_images_and_noop_together_are_refused(tmp_path, capsys, monkeypatch):
+    Image.new("RGB", (4, 4)).save(tmp_path / "ok.jpg")
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "ok.jpg", "--noop", "3")
+    _one_spanish_line(code, err, "imágenes o --noop N, no las dos")
+
+
+# --- imágenes que el worker no podría procesar ----------------------------------------------
+
+def test_a_quality_out_of_range_is_refused_at_enqueue(tmp_path, capsys, monkeypatch):
+    Image.new("RGB", (4, 4)).save(tmp_path / "ok.jpg")
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "ok.jpg", "--pipeline", "blur:1", "--quality", "500")
+    _one_spanish_line(code, err, "--quality debe ser un entero entre 1 y 100 y recibió 500")
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("notas.jpg", b"esto es texto, no una foto\n", "no es una imagen que Pillow reconozca"),
+    ("vacia.png", b"", "está vacía"),
+    ("falta.jpg", None, "No existe la imagen de entrada"),
+])
+def test_a_file_that_is_not_an_image_is_refused_at_enqueue(tmp_path, capsys, monkeypatch, name, content, fragment):
+    Image.new("RGB", (4, 4)).save(tmp_path / "ok.jpg")
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "ok.jpg", name, "--pipeline", "blur:1")
+    _one_spanish_line(code, err, fragment, name, "no se ha encolado nada")
+
+
+def test_an_image_whose_output_format_cannot_be_written_is_refused_at_enqueue(tmp_path, capsys, monkeypatch):
+    Image.new("RGB", (4, 4)).save(tmp_path / "foto.ppm")
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "foto.ppm", "--pipeline", "blur:1")
+    _one_spanish_line(code, err, "foto.ppm", "'.ppm'", "no se ha encolado nada")
+
+
+def test_a_glob_that_matches_nothing_names_the_pattern(tmp_path, capsys, monkeypatch):
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "fotos/*.jpg", "--pipeline", "blur:1")
+    _one_spanish_line(code, err, "Ninguna imagen coincide con 'fotos/*.jpg'")
+
+
+def test_a_folder_is_not_an_image(tmp_path, capsys, monkeypatch):
+    (tmp_path / "carpeta.jpg").mkdir()
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "carpeta.jpg", "--pipeline", "blur:1")
+    _one_spanish_line(code, err, "es una carpeta")

@@ -171,7 +171,7 @@ def test_the_cli_worker_warns_at_start_and_stops_with_one_line_when_the_state_is
         server.restart()
         _, err = proc.communicate(timeout=90)
         assert proc.returncode == 2, err
-        assert "no guarda nada en disco" in err and "CONFIG SET appendonly yes" in err
+        assert "no guarda nada en disco" in err and "python -m lab redis --aof" in err
         last = err.strip().splitlines()[-1]
         assert last.startswith("❌ El estado de la cola") and "ha desaparecido" in last
         assert "no existe en la cola" not in err

@@ -4,12 +4,15 @@
 etiqueta lo pide) y, si es una animación o un TIFF de varias páginas, devuelve también sus
 fotogramas (``Frames``) con sus duraciones y su ``loop``. Los errores son de ``lab.errors``
 (``ImageNotFoundError``, ``CorruptImageError``, ``ImageTooLargeError``...) con la ruta y la causa.
+``probe_image`` da los mismos errores leyendo solo la cabecera (para validar al encolar).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -34,8 +37,6 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
               6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
               8: Image.Transpose.ROTATE_90}
-
-# Causas de los errores del sistema operativo, en una frase que entienda un estudiante.
 
 
 @dataclass
@@ -101,12 +102,13 @@ def same_mode(frames: list[Image.Image]) -> list[Image.Image]:
     return [frame if frame.mode == mode else frame.convert(mode) for frame in frames]
 
 
-def read_image(path: str, all_frames: bool = True) -> tuple[Image.Image, int, Frames | None]:
-    """Abre y decodifica ``path`` por completo: ``(imagen derecha, bytes del fichero, fotogramas)``.
+def _too_large(name: str, limit: int) -> str:
+    return (f"La imagen '{name}' es demasiado grande: supera el límite de {limit} píxeles "
+            "(Image.MAX_IMAGE_PIXELS) y podría ser una bomba de descompresión, así que no se carga.")
 
-    ``fotogramas`` es ``None`` salvo en animaciones y TIFF de varias páginas (y ``all_frames``);
-    entonces la imagen es el primero.
-    """
+
+def _stat_file(path: str) -> os.stat_result:
+    """``os.stat`` de una imagen de entrada que existe, es un fichero y no está vacía; si no, su error."""
     check_path(path, "de entrada", InvalidPathError)
     name = shown_path(path)
     try:
@@ -119,24 +121,17 @@ def read_image(path: str, all_frames: bool = True) -> tuple[Image.Image, int, Fr
         raise ImageNotFoundError(f"'{name}' es una carpeta, no un fichero de imagen.", path)
     if info.st_size == 0:
         raise CorruptImageError(f"La imagen '{name}' está vacía (0 bytes).", path)
-    limit = Image.MAX_IMAGE_PIXELS
-    too_large = (f"La imagen '{name}' es demasiado grande: supera el límite de {limit} píxeles "
-                 "(Image.MAX_IMAGE_PIXELS) y podría ser una bomba de descompresión, así que no se carga.")
-    frames = None
+    return info
+
+
+@contextmanager
+def _pillow_errors(path: str) -> Iterator[None]:
+    """Traduce lo que lanzan Pillow y el sistema al abrir ``path`` a los errores de ``lab.errors``."""
+    name = shown_path(path)
     try:
-        with Image.open(path) as image:
-            # Pillow solo avisa (DecompressionBombWarning) entre 1x y 2x el límite: aquí es error.
-            if limit and image.width * image.height > limit:
-                raise ImageTooLargeError(f"{too_large[:-1]} ({image.width}x{image.height}).", path)
-            # MPO: un JPEG de cámara con vistas previas detrás; la foto es la primera imagen.
-            # (is_animated se mira antes de load(): en GIF, averiguarlo mueve el fichero.)
-            animated = all_frames and image.format != "MPO" and getattr(image, "is_animated", False)
-            image.load()
-            orientation = _orientation(image)
-            if animated:
-                frames = read_frames(image, path, orientation)
+        yield
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(too_large, path) from exc
+        raise ImageTooLargeError(_too_large(name, Image.MAX_IMAGE_PIXELS), path) from exc
     except UnidentifiedImageError as exc:
         raise CorruptImageError(
             f"'{name}' no es una imagen que Pillow reconozca (¿un fichero de texto u otro "
@@ -149,6 +144,44 @@ def read_image(path: str, all_frames: bool = True) -> tuple[Image.Image, int, Fr
         raise CorruptImageError(
             f"La imagen '{name}' está truncada o dañada y no se puede decodificar ({exc}).",
             path) from exc
+
+
+def _check_size(image: Image.Image, path: str) -> None:
+    """Pillow solo avisa (DecompressionBombWarning) entre 1x y 2x el límite: aquí es error."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and image.width * image.height > limit:
+        raise ImageTooLargeError(f"{_too_large(shown_path(path), limit)[:-1]} ({image.width}x{image.height}).", path)
+
+
+def probe_image(path: str) -> None:
+    """Comprueba, leyendo solo la cabecera, que ``path`` es una imagen que se podrá abrir.
+
+    No decodifica los píxeles (vale para miles de fotos): lo usa ``python -m lab enqueue`` para
+    rechazar al encolar lo que el worker no podría leer. Lanza los errores de ``read_image`` para
+    un fichero que no existe, está vacío, no es una imagen o supera ``Image.MAX_IMAGE_PIXELS``.
+    """
+    _stat_file(path)
+    with _pillow_errors(path), Image.open(path) as image:
+        _check_size(image, path)
+
+
+def read_image(path: str, all_frames: bool = True) -> tuple[Image.Image, int, Frames | None]:
+    """Abre y decodifica ``path`` por completo: ``(imagen derecha, bytes del fichero, fotogramas)``.
+
+    ``fotogramas`` es ``None`` salvo en animaciones y TIFF de varias páginas (y ``all_frames``);
+    entonces la imagen es el primero.
+    """
+    info = _stat_file(path)
+    frames = None
+    with _pillow_errors(path), Image.open(path) as image:
+        _check_size(image, path)
+        # MPO: un JPEG de cámara con vistas previas detrás; la foto es la primera imagen.
+        # (is_animated se mira antes de load(): en GIF, averiguarlo mueve el fichero.)
+        animated = all_frames and image.format != "MPO" and getattr(image, "is_animated", False)
+        image.load()
+        orientation = _orientation(image)
+        if animated:
+            frames = read_frames(image, path, orientation)
     if frames is not None:
         return frames.frames[0], info.st_size, frames
     if orientation != 1:  # solo si la etiqueta lo pide: el caso común no copia nada

@@ -13,12 +13,15 @@ terminan y se marcan.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
 import unicodedata
 from pathlib import Path
 from typing import Any, Callable
+
+from PIL import Image
 
 from lab.core import FilterPipeline
 from lab.filters import BlurFilter, BrightnessFilter, SharpenFilter
@@ -208,7 +211,18 @@ def parse_size(text: str) -> tuple[int, int] | None:
         raise ValueError(f"Tamaño no válido {text!r}: usa ANCHOxALTO (p. ej. 1920x1080) u 'original'.") from None
     if width < 1 or height < 1:
         raise ValueError(f"Tamaño no válido {text!r}: ancho y alto deben ser >= 1.")
+    if width * height > Image.MAX_IMAGE_PIXELS:  # load_image la rechazaría (y generarla agota la memoria)
+        raise ValueError(f"Tamaño no válido {text!r}: como mucho {Image.MAX_IMAGE_PIXELS} píxeles "
+                         "(Image.MAX_IMAGE_PIXELS), p. ej. 1920x1080.")
     return width, height
+
+
+def _size_option(text: str) -> tuple[int, int] | None:
+    """``parse_size`` para argparse: su frase en el error de uso (no «valor no válido para parse_size»)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_demo(name: str, images_dir=None, output_dir="output", *, size=DEFAULT_SIZE, json_logs: bool = False,
@@ -235,10 +249,11 @@ def add_parser(subparsers: Any) -> None:
     """Registra la orden ``demo`` en la CLI (``python -m lab demo ...``)."""
     parser = subparsers.add_parser("demo", help="ejecuta las demos de la guía (simple, async, multiple o all)",
                                    description="Ejecuta las demos de la guía de la sesión 3.")
-    parser.add_argument("name", choices=(*DEMOS, "all"), help="qué demo ejecutar")
+    parser.add_argument("name", nargs="?", default="all", choices=(*DEMOS, "all"),
+                        help="qué demo ejecutar (sin indicarla, all: las tres seguidas, como make demo)")
     parser.add_argument("--images-dir", default=None, help="carpeta con las fotos photo*.jpg (por defecto images/)")
     parser.add_argument("--output-dir", default="output", help="carpeta de salida (por defecto output/)")
-    parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, metavar="ANCHOxALTO",
+    parser.add_argument("--size", type=_size_option, default=DEFAULT_SIZE, metavar="ANCHOxALTO",
                         help="tamaño de las imágenes de entrada (por defecto 1920x1080; 'original' = las fotos tal cual)")
     parser.add_argument("--json-logs", action="store_true", help="logs en líneas JSON en vez del formato de la guía")
     parser.add_argument("--kind", choices=("thread", "process"), default="thread",

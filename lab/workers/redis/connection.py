@@ -131,8 +131,8 @@ class RedisConnection:
         if appendonly == "yes" or save.strip():
             return None
         return (f"Redis en {safe_url(self.url)} no guarda nada en disco (appendonly no, save \"\"): si se "
-                f"reinicia, la cola se pierde entera; arréglalo con redis-cli CONFIG SET appendonly yes "
-                f"(o arranca redis-server con --appendonly yes).")
+                f"reinicia, la cola se pierde entera. Arráncalo guardando cada cambio: python -m lab redis --aof "
+                f"(o redis-server --appendonly yes --appendfsync always, o esas dos opciones en su redis.conf).")
 
     def stop_reconnecting(self) -> None:
         """Deja de reintentar: si Redis no responde, la próxima operación falla enseguida."""
