@@ -244,3 +244,17 @@ def test_a_folder_is_not_an_image(tmp_path, capsys, monkeypatch):
     (tmp_path / "carpeta.jpg").mkdir()
     code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "carpeta.jpg", "--pipeline", "blur:1")
     _one_spanish_line(code, err, "es una carpeta")
+
+
+def test_an_output_that_would_overwrite_the_input_is_refused(tmp_path, capsys, monkeypatch):
+    Image.new("RGB", (4, 4)).save(tmp_path / "foto.jpg")
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "foto.jpg", "--pipeline", "blur:1", "--output-dir", ".")
+    _one_spanish_line(code, err, "'foto.jpg' sería el mismo fichero", "--output-dir", "no se ha encolado nada")
+
+
+def test_two_images_that_would_share_an_output_are_refused(tmp_path, capsys, monkeypatch):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (4, 4)).save(tmp_path / folder / "foto.jpg")
+    code, err = _enqueue_here(capsys, monkeypatch, tmp_path, "a/foto.jpg", "b/foto.jpg", "--pipeline", "blur:1")
+    _one_spanish_line(code, err, "'a/foto.jpg' y 'b/foto.jpg' se guardarían las dos", "no se ha encolado nada")

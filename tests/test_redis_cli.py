@@ -116,3 +116,19 @@ def test_the_persistence_warning_gives_a_fix_that_works_without_redis_cli(tmp_pa
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--port", "99999"], "--port debe ser un puerto entre 0 y 65535"),
+    (["--port", "-5"], "--port debe ser un puerto entre 0 y 65535"),
+    (["--measure", "-1"], "--measure debe ser un número de arranques >= 1"),
+    (["--dir", "README.md"], "No se puede usar --dir 'README.md'"),
+])
+def test_the_redis_command_explains_bad_options_without_a_traceback(capsys, monkeypatch, argv, fragment):
+    from lab import PROJECT_DIR
+    from lab.__main__ import main
+
+    monkeypatch.chdir(PROJECT_DIR)
+    code = main(["redis", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -25,7 +25,8 @@ from typing import Any
 
 from lab.checks import check_int, is_real
 from lab.core import output_format, shown_path
-from lab.errors import FilterSpecError, ImageNotFoundError, ImageTaskError, InvalidPathError, QueueConnectionError
+from lab.errors import (FilterSpecError, ImageNotFoundError, ImageTaskError, InvalidPathError, OutputWriteError,
+                        QueueConnectionError)
 from lab.filters import FilterPipeline, available_filters
 from lab.filters.validation import MAX_SPEC_DEPTH
 from lab.imagefiles.load import probe_image
@@ -223,11 +224,27 @@ def image_payloads(patterns: list[str], spec: dict[str, Any], output_dir: str,
                                      pattern)
         paths.extend(utf8_path(path, "El nombre de la imagen") for path in matches)
     out = Path(utf8_path(output_dir, "La carpeta de salida"))
+    payloads, taken = [], {}
     for path in paths:
+        output = str(out / Path(path).name)
         try:
             probe_image(path)
-            output_format(out / Path(path).name)
+            output_format(output)
+            _check_output(path, output, taken)
         except ImageTaskError as exc:
             raise type(exc)(f"{str(exc).rstrip('.')}; no se ha encolado nada.", path) from None
-    return [{"image_path": path, "output_path": str(out / Path(path).name), "pipeline": spec,
-             **({"quality": quality} if quality else {})} for path in paths]
+        payloads.append({"image_path": path, "output_path": output, "pipeline": spec,
+                         **({"quality": quality} if quality else {})})
+    return payloads
+
+
+def _check_output(path: str, output: str, taken: dict[str, str]) -> None:
+    """``OutputWriteError`` si ``output`` es la propia entrada o la de otra imagen (las de ``taken``)."""
+    if os.path.realpath(output) == os.path.realpath(path):
+        raise OutputWriteError(f"La salida de '{shown_path(path)}' sería el mismo fichero: el worker "
+                               "sobrescribiría la imagen original; indica otra carpeta con --output-dir", path)
+    other = taken.setdefault(os.path.realpath(output), path)
+    if other != path:
+        raise OutputWriteError(f"'{shown_path(other)}' y '{shown_path(path)}' se guardarían las dos en "
+                               f"'{shown_path(output)}' y una borraría a la otra; encólalas por separado con "
+                               "otra --output-dir", path)

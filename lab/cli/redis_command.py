@@ -12,14 +12,20 @@ import signal
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from lab.imagefiles.paths import describe_os_error, shown_path
 from lab.workers.redis.binary import RedisServerUnavailable, require_redis_server
 from lab.workers.redis.server import measure_startup, start_redis
 
 
 def command(args: argparse.Namespace) -> int:
-    """La orden ``redis``; devuelve el código de salida (2 si no hay servidor que arrancar)."""
+    """La orden ``redis``; devuelve el código de salida (2 si no hay servidor que arrancar o una opción no vale)."""
+    problem = _check_options(args)
+    if problem:
+        print(f"❌ {problem}", file=sys.stderr)
+        return 2
     try:
         if args.which:
             print(require_redis_server().describe())
@@ -47,6 +53,20 @@ def command(args: argparse.Namespace) -> int:
     print("Redis parado.")
     return 0
 
+
+def _check_options(args: argparse.Namespace) -> str | None:
+    """La frase del primer problema de ``--port``, ``--measure`` o ``--dir``; ``None`` si valen."""
+    if not 0 <= args.port <= 65535:
+        return f"--port debe ser un puerto entre 0 y 65535 (0 = uno libre) y recibió {args.port}."
+    if args.measure < 0:
+        return f"--measure debe ser un número de arranques >= 1 y recibió {args.measure}."
+    if args.dir is not None:
+        try:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return (f"No se puede usar --dir '{shown_path(args.dir)}' como carpeta de datos de Redis "
+                    f"({describe_os_error(exc, args.dir)}).")
+    return None
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
