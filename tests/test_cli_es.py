@@ -71,3 +71,14 @@ def test_a_bad_demo_size_says_why_not_the_name_of_a_function():
         result = run("lab", "demo", "simple", "--size", size)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr
         assert "parse_size" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_console_without_utf8_gets_escapes_not_a_traceback():
+    """Una consola o un fichero en cp1252/ASCII (Windows): ✅ y tildes salen como \\u2705, sin UnicodeEncodeError."""
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "lab", "demo", "--help"], capture_output=True, cwd=ROOT,
+                            env=env, timeout=60)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    assert b"qu\\xe9 demo ejecutar" in result.stdout

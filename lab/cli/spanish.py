@@ -9,6 +9,7 @@ se quedan como estaban.
 from __future__ import annotations
 
 import argparse
+import sys
 
 SPANISH: dict[str, str] = {
     "usage: ": "uso: ",
@@ -27,5 +28,14 @@ SPANISH: dict[str, str] = {
 
 
 def spanish_argparse() -> None:
-    """Hace que ``argparse`` muestre en español la ayuda y los errores de uso (idempotente)."""
+    """Hace que ``argparse`` muestre en español la ayuda y los errores de uso (idempotente).
+
+    También deja que la salida estándar escriba lo que su codificación no tiene (los ✅ y las
+    tildes en una consola o un fichero cp1252 de Windows) como ``\\u2705``, como ya hace la salida
+    de errores: si no, ``print`` lanzaría ``UnicodeEncodeError`` *después* de encolar, y la orden
+    diría que ha fallado algo que ha hecho.
+    """
     argparse._ = lambda text: SPANISH.get(text, text)  # type: ignore[attr-defined]
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # no existe en flujos sustituidos (tests, Jupyter)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
