@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTOR = {"width": 1366, "height": 768}
-MARKER = re.compile(r"^[ \t]*#{2,}\s*(BEGIN|END) SOLUTION\s*\n", re.M)
+MARKER = re.compile(r"^[ \t]*#{2,}[ \t]*(BEGIN|END) SOLUTION[ \t]*(\n|$)", re.M)
 
 
 def _exercise(cell) -> str | None:
@@ -56,6 +56,8 @@ EXERCISES = in_class_exercises()
 
 def test_there_is_an_exercise_for_class():
     assert EXERCISES, "Ningún ejercicio de notebooks/ejercicios/ dice **en clase** en su enunciado"
+    for name, exercise in EXERCISES:
+        assert all("SOLUTION" not in source for source in answer_sources(name, exercise))
 
 
 @pytest.mark.parametrize("name, exercise", EXERCISES, ids=[exercise for _, exercise in EXERCISES])
