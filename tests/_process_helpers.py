@@ -41,3 +41,28 @@ class BlockFilter(Filter):
 
         threading.Event().wait()
         return image
+
+
+@dataclass(frozen=True)
+class HangOnceFilter(Filter):
+    """La primera vez (sin el fichero ``marker``) anota en él su pid y se queda bloqueado; después no hace nada.
+
+    Con ``ignore_sigterm`` el proceso ignora SIGTERM antes de bloquearse: solo SIGKILL lo para.
+    """
+
+    name = "test_hang_once"
+    marker: str = ""
+    ignore_sigterm: bool = False
+
+    def apply(self, image):
+        import signal
+        import threading
+        from pathlib import Path
+
+        path = Path(self.marker)
+        if not path.exists():
+            if self.ignore_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            path.write_text(str(os.getpid()))
+            threading.Event().wait()
+        return image

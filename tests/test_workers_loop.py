@@ -374,28 +374,32 @@ def test_health_reports_a_stale_heartbeat_and_a_high_failure_rate():
     assert "Fallaron el 100%" in health["reasons"][0]
 
 
-def test_a_hung_task_with_a_healthy_heartbeat_is_reported(quiet_workers):
-    """Vivo no es avanzar: el hilo de latidos sigue latiendo mientras la tarea no termina nunca."""
+def test_a_hung_task_with_a_healthy_heartbeat_is_reported_and_its_lease_let_go(quiet_workers):
+    """Vivo no es avanzar: el hilo de latidos sigue latiendo, pero pasado el límite ya no renueva la concesión."""
     clock = FakeClock()
     queue = TaskQueue(lease_timeout=1, clock=clock)
     seen = {}
 
     class Hung(SimpleWorker):
         def process_task(self, task):
-            clock.advance(3.0)
-            self.heartbeat()            # lo que haría el hilo de latidos: el latido está fresco
-            seen["health"] = self.health()
-            seen["expired"] = queue.requeue_expired()
+            if task.attempts == 1:          # solo la primera entrega se cuelga
+                clock.advance(3.0)
+                self.heartbeat()            # lo que haría el hilo de latidos: el latido está fresco...
+                seen["health"] = self.health()
+                seen["expired"] = queue.requeue_expired()
             return dict(GOOD_RESULT)
 
     task_id = queue.add_task({"image_path": "a", "output_path": "b"})
     worker = Hung("worker-1", None, queue, clock=clock, health_policy=HealthPolicy(stale_after=1.5, task_time_limit=1.5))
     worker.start()
     health = seen["health"]
-    assert health["heartbeat_age"] == 0 and seen["expired"] == []    # vivo, y la concesión no caduca
+    assert health["heartbeat_age"] == 0 and seen["expired"] == [task_id]   # ...pero la concesión ya no se renovó
     assert health["healthy"] is False and health["alive"] is True and health["progressing"] is False
-    assert health["reasons"] == [f"Lleva 3.0 s en {task_id} (límite 1.5 s): late, pero no avanza."]
+    assert health["reasons"] == [f"Lleva 3.0 s en {task_id} (límite 1.5 s): late, pero no avanza; su concesión "
+                                 f"ya no se renueva y otro worker la recogerá."]
     assert health["task_ages"] == {task_id: 3.0}
+    task = queue.task_info(task_id)   # el resultado tardío de la entrega 1 se rechazó; la entrega 2 la completó
+    assert task.state is TaskState.COMPLETED and task.attempts == 2 and worker.get_stats()["lease_lost"] == 1
     assert worker.is_healthy() and worker.health()["task_ages"] == {}  # terminó: ya no hay tarea en curso
 
 
@@ -417,7 +421,7 @@ def test_a_crashed_loop_is_unhealthy():
     with pytest.raises(ConnectionError):
         worker.start()
     health = worker.health()
-    assert not health["healthy"] and not health["alive"] and "sin red" in health["reasons"][0]
+    assert not health["healthy"] and not health["alive"] and health["crashed"] and "sin red" in health["reasons"][0]
 
 
 def test_history_is_bounded_and_stats_have_the_guide_keys():

@@ -5,6 +5,13 @@ Como un ``ThreadPoolExecutor``: ``max_concurrent`` hilos y, en cada uno, el bucl
 nunca hay más de ``max_concurrent`` en curso; el trabajo de Pillow (CPU) va en esos hilos y el bucle
 de eventos de asyncio queda libre: solo espera a que terminen.
 
+Cancelar, donde se puede: son hilos, y Python no puede matar un hilo desde fuera. Cancelar
+``start()`` (o Ctrl-C) pide ``stop()``: no se piden más tareas y las que están en curso terminan
+y se marcan. Una tarea que pasa de ``task_time_limit`` deja de renovar su concesión (otro worker
+la recoge y su resultado tardío se rechaza: ``timelimit.py``), pero su hilo sigue ocupado hasta
+que la llamada vuelva; mientras, las otras ``max_concurrent - 1`` copias del bucle siguen trabajando.
+Para poder matar una tarea colgada, usa procesos (``ProcessWorkerPool``).
+
 En un cuaderno de Jupyter (cuyo bucle de eventos ya está en marcha) se usa ``await worker.start()``;
 en un script, ``worker.run()`` (que llama a ``asyncio.run``).
 """

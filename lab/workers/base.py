@@ -2,7 +2,8 @@
 
 ``SimpleWorker`` ejecuta el bucle en el hilo de ``start()``; ``AsyncWorker``, varias copias a la vez.
 Alrededor, por composición: ``inflight.py`` (las tareas en curso), ``heartbeat.py`` (latidos),
-``lifecycle.py`` (arranque y parada), ``retry.py``, ``health.py``, ``logs.py``, ``stats.py`` y ``payload.py``.
+``lifecycle.py`` (arranque y parada), ``timelimit.py`` (rescatar un intento que pasa de su límite),
+``retry.py``, ``health.py``, ``logs.py``, ``stats.py`` y ``payload.py``.
 Dos contadores distintos: la **entrega** de la cola (``task.attempts``, el *fencing token* de cada
 marca) y el **intento** de este worker (sus reintentos dentro de una misma entrega).
 """
@@ -26,14 +27,16 @@ from lab.workers.queue_api import QueueAPI
 from lab.workers.retry import RetryPolicy
 from lab.workers.stats import WorkerStats
 from lab.workers.task import Task
+from lab.workers.timelimit import TimeLimit
 
 
 class BaseWorker:
     """Un worker que procesa tareas de ``queue`` con ``pipeline`` (o el que traiga cada payload).
 
     ``retry``: un ``RetryPolicy`` o un número de reintentos (por defecto, ninguno); ``health_policy``:
-    cuándo ``is_healthy()`` dice que no; ``sleep`` y ``clock``, inyectables; ``heartbeat_interval``:
-    cada cuánto late (y renueva las concesiones de la cola). Lanza ``TypeError``/``ValueError`` si
+    cuándo ``is_healthy()`` dice que no y, con ``task_time_limit``, cuándo se rescata un intento
+    (``timelimit.py``); ``sleep`` y ``clock``, inyectables; ``heartbeat_interval``: cada cuánto late
+    (y renueva las concesiones de la cola). Lanza ``TypeError``/``ValueError`` si
     algún argumento no es válido y ``FilterSpecError`` si ``pipeline`` es una spec errónea.
     """
 
@@ -55,13 +58,15 @@ class BaseWorker:
         self.pipeline = None if pipeline is None else read_pipeline(pipeline, f"El worker {worker_id}")
         self.retry, self.health_policy = RetryPolicy.coerce(retry), HealthPolicy.coerce(health_policy)
         self.sleep, self.clock, self.quality, self.poll_interval = sleep, clock, quality, poll_interval
-        lease = queue.lease_timeout   # con concesiones, late 3 veces por concesión
-        self.heartbeat_interval = heartbeat_interval or (lease / 3 if lease else 1.0)
+        lease, limit = queue.lease_timeout, self.health_policy.task_time_limit   # late 3 veces por cada uno
+        self.heartbeat_interval = heartbeat_interval or min(lease / 3 if lease else 1.0, limit / 3 if limit else 1.0)
         self.stale_after = self.health_policy.stale_limit(lease, self.heartbeat_interval)
         self.logger = get_worker_logger(worker_id, logger)
         self.stats = WorkerStats(history=history, window=self.health_policy.failure_window)
         self._in_flight = InFlightTasks(clock)   # un registro (InFlight) por tarea en curso
-        self._beats = Heartbeat(queue, worker_id, self._in_flight, self.logger, self.heartbeat_interval, clock)
+        self._time_limit = None if limit is None else TimeLimit(limit, clock, self.logger, leases=lease is not None)
+        self._beats = Heartbeat(queue, worker_id, self._in_flight, self.logger, self.heartbeat_interval, clock,
+                                self._time_limit)
         self._life = Lifecycle(worker_id, queue, self.logger, self.stats, self._beats)
 
     def __repr__(self) -> str:
@@ -125,7 +130,11 @@ class BaseWorker:
         return result.to_dict()
 
     def _process(self, job: InFlight) -> dict[str, Any]:
-        """Llama a ``process_task`` hasta que sale bien o ``self.retry`` dice que no se reintenta más."""
+        """Llama a ``process_task`` hasta que sale bien o ``self.retry`` dice que no se reintenta más.
+
+        Tampoco reintenta un intento interrumpido para parar (``job.cancelled``) ni una entrega que la
+        cola ya dio a otro worker (antes de cada reintento renueva la concesión: ``Heartbeat.renew``).
+        """
         task, retry = job.task, self.retry
         while True:
             with task_context(task.id, job.attempt):
@@ -134,17 +143,20 @@ class BaseWorker:
                 try:
                     return as_result(self.process_task(task))
                 except Exception as exc:
-                    if not retry.should_retry(exc, job.attempt):
-                        if job.attempt <= retry.max_retries:   # quedaban reintentos: el error es permanente
+                    if job.cancelled or not retry.should_retry(exc, job.attempt):
+                        if job.attempt <= retry.max_retries and not job.cancelled:   # el error es permanente
                             self.logger.warning(f"⛔ Tarea {task.id}: no se reintenta: error permanente "
                                                 f"({type(exc).__name__}: {describe_error(exc)})")
+                        raise
+                    job.pause()
+                    if not self._beats.renew(job):   # la entrega ya es de otro worker: no se reintenta
                         raise
                     delay = retry.delay(job.attempt)
                     self.logger.warning(f"🔁 Intento {job.attempt}/{retry.max_attempts} de la tarea {task.id} "
                                         f"fallido ({describe_error(exc)}); reintento en {delay:.1f}s")
             self.stats.record_retry()
             self.sleep(delay)
-            job.attempt += 1
+            job.next_attempt(self.clock())
 
     def _mark(self, job: InFlight, result: dict[str, Any] | None, error: Exception | None) -> None:
         """Marca la tarea con su entrega como *fencing token* y lo anota; si ya no es la vigente, la descarta."""
@@ -158,7 +170,8 @@ class BaseWorker:
                 self.queue.mark_failed(task.id, error=message, worker_id=self.worker_id, attempt=job.delivery)
         except (InvalidTransitionError, UnknownTaskError) as exc:  # LeaseLostError: la tarea la tiene otra entrega
             self.stats.record_lease_lost(task.id, duration)
-            self.logger.warning(f"⚠️ Resultado de la tarea {task.id} (entrega {job.delivery}) descartado: "
+            failed = "" if error is None else f" (el fallo «{describe_error(error)}»)"
+            self.logger.warning(f"⚠️ Resultado de la tarea {task.id} (entrega {job.delivery}) descartado{failed}: "
                                 f"{describe_error(exc)}", extra=extra)
         else:
             if error is None:
@@ -206,14 +219,17 @@ class BaseWorker:
                 "last_heartbeat_age": self._beats.age()}
 
     def health(self) -> dict[str, Any]:
-        """Diagnóstico para paneles (vivo, latido, edad de cada tarea, fallos, motivos): ``HealthPolicy.report``.
+        """Diagnóstico para paneles (en marcha, latido, edad de cada tarea, fallos, motivos): ``HealthPolicy.report``.
 
-        ``alive`` solo dice que el bucle no cayó por un error (``crash``); ``progressing``, que ninguna tarea
-        pasa de ``health_policy.task_time_limit`` (un worker puede latir y estar colgado).
+        ``alive``: el bucle está en marcha ahora (arrancado, sin terminar y sin caerse); ``crashed``: la
+        última ejecución terminó por un error; ``progressing``: ninguna tarea pasa de ``task_time_limit``
+        (un worker puede latir y estar colgado).
         """
-        return self.health_policy.report(self.worker_id, state=self.state, crash=self._life.crash,
-                                         heartbeat_age=self._beats.age(), stale_limit=self.stale_after,
-                                         task_ages=self._in_flight.ages(), failures=self.stats.recent_failure_rate())
+        rescue = None if self._time_limit is None else self._time_limit.action()
+        return self.health_policy.report(self.worker_id, state=self.state, running=self._life.running,
+                                         crash=self._life.crash, heartbeat_age=self._beats.age(),
+                                         stale_limit=self.stale_after, task_ages=self._in_flight.ages(),
+                                         failures=self.stats.recent_failure_rate(), rescue=rescue)
 
     def is_healthy(self) -> bool:
         """``True`` si ``health()`` no encuentra ningún problema."""

@@ -4,6 +4,8 @@ Mientras procesa, un worker *late*: cada ``heartbeat_interval`` segundos anota q
 renueva la concesión (*lease*) de cada tarea que tiene en curso (``inflight.py``), para que la cola
 no se la dé a otro. Cada renovación lleva la **entrega** de la tarea (``task.attempts``, su *fencing
 token*): si la cola ya la entregó otra vez, esta entrega no renueva nada y el worker lo avisa una vez.
+Con un límite de tiempo (``timelimit.py``), un intento que lo pasa deja de renovarse: así otro
+worker puede recoger la tarea tras ``lease_timeout``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lab.errors import InvalidTransitionError, UnknownTaskError
 from lab.workers.inflight import InFlight, InFlightTasks
 from lab.workers.payload import describe_error
 from lab.workers.queue_api import QueueAPI
+from lab.workers.timelimit import TimeLimit
 
 
 def renew_leases(queue: QueueAPI, worker_id: str, jobs: Iterable[InFlight], logger: logging.Logger) -> None:
@@ -43,12 +46,13 @@ class Heartbeat:
 
     ``start()`` arranca un hilo en segundo plano que llama a ``beat()`` cada ``interval`` segundos
     hasta ``stop()``. ``last`` es la hora del último latido (o de la última señal de vida, ``touch()``).
+    ``time_limit`` (o ``None``): el ``TimeLimit`` que decide qué intentos ya no se renuevan.
     """
 
     def __init__(self, queue: QueueAPI, worker_id: str, in_flight: InFlightTasks, logger: logging.Logger,
-                 interval: float, clock: Callable[[], float]):
+                 interval: float, clock: Callable[[], float], time_limit: TimeLimit | None = None):
         self.queue, self.worker_id, self.in_flight, self.logger = queue, worker_id, in_flight, logger
-        self.interval, self.clock = interval, clock
+        self.interval, self.clock, self.time_limit = interval, clock, time_limit
         self.last: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -62,10 +66,22 @@ class Heartbeat:
         return None if self.last is None else max(self.clock() - self.last, 0.0)
 
     def beat(self) -> None:
-        """Late ahora: anota la hora y, si la cola tiene concesiones, renueva las de las tareas en curso."""
+        """Late ahora: anota la hora y, si la cola tiene concesiones, renueva las de las tareas en curso.
+
+        Con ``time_limit``, antes rescata los intentos que pasan del límite y no renueva los suyos.
+        """
         self.touch()
+        jobs = self.in_flight.jobs()
+        if self.time_limit is not None:
+            jobs = self.time_limit.check(jobs)
         if self.queue.lease_timeout is not None:
-            renew_leases(self.queue, self.worker_id, self.in_flight.jobs(), self.logger)
+            renew_leases(self.queue, self.worker_id, jobs, self.logger)
+
+    def renew(self, job: InFlight) -> bool:
+        """Renueva ya la concesión de ``job`` (sin concesiones, nada); ``False`` si la entrega ya no es suya."""
+        if self.queue.lease_timeout is not None:
+            renew_leases(self.queue, self.worker_id, [job], self.logger)
+        return not job.lost
 
     def start(self) -> None:
         self.touch()

@@ -19,14 +19,32 @@ class InFlight:
     """Una tarea en curso en un worker: qué entrega es, en qué intento local va y desde cuándo.
 
     ``attempt`` es el intento local (los reintentos del propio worker: 1, 2... hasta
-    ``retry.max_attempts``); ``delivery`` es la entrega de la cola. ``lost`` se pone a ``True``
-    cuando la cola dice que esta entrega ya no es la vigente.
+    ``retry.max_attempts``) y ``attempt_started``, cuándo empezó (``None`` mientras espera para
+    reintentar: esa espera no cuenta para el límite de tiempo); ``delivery`` es la entrega de la
+    cola. ``lost`` se pone a ``True`` cuando la cola dice que esta entrega ya no es la vigente;
+    ``overdue``, cuando el intento pasa de ``task_time_limit`` (``timelimit.py``: su concesión deja
+    de renovarse); ``cancelled``, cuando se interrumpe para parar (no se reintenta).
     """
 
     task: Task
     started: float
+    attempt_started: float | None
     attempt: int = 1
     lost: bool = False
+    overdue: bool = False
+    cancelled: bool = False
+
+    def pause(self) -> None:
+        """El intento falló y se va a reintentar: hasta el siguiente no corre el límite y se renueva la concesión."""
+        self.attempt_started, self.overdue = None, False
+
+    def next_attempt(self, now: float) -> None:
+        """Empieza el intento siguiente, con su propio reloj para el límite de tiempo."""
+        self.attempt, self.attempt_started, self.overdue = self.attempt + 1, now, False
+
+    def age(self, now: float) -> float:
+        """Segundos que lleva el intento en curso (0 mientras espera para reintentar)."""
+        return 0.0 if self.attempt_started is None else max(now - self.attempt_started, 0.0)
 
     @property
     def delivery(self) -> int | None:
@@ -39,22 +57,22 @@ class InFlightTasks:
 
     def __init__(self, clock: Callable[[], float]):
         self.clock, self.peak = clock, 0
-        self._jobs: dict[str, InFlight] = {}
+        self._jobs: dict[tuple[str, int | None], InFlight] = {}   # (id, entrega) → registro
         self._lock = threading.Lock()
 
     def add(self, task: Task) -> InFlight:
         """Registra ``task`` al empezarla y devuelve su registro."""
-        job = InFlight(task, self.clock())
+        now = self.clock()
+        job = InFlight(task, now, now)
         with self._lock:
-            self._jobs[task.id] = job
+            self._jobs[task.id, job.delivery] = job
             self.peak = max(self.peak, len(self._jobs))
         return job
 
     def discard(self, job: InFlight) -> None:
-        """Quita ``job`` al terminarla (si la misma tarea se volvió a entregar a este worker, ya es otro registro)."""
+        """Quita ``job`` al terminarla (otra entrega de la misma tarea a este worker es otro registro)."""
         with self._lock:
-            if self._jobs.get(job.task.id) is job:
-                del self._jobs[job.task.id]
+            self._jobs.pop((job.task.id, job.delivery), None)
 
     def jobs(self) -> list[InFlight]:
         """Los registros en curso, en el orden en que empezaron."""
@@ -62,6 +80,11 @@ class InFlightTasks:
             return list(self._jobs.values())
 
     def ages(self) -> dict[str, float]:
-        """Cuántos segundos lleva cada tarea en curso."""
-        now = self.clock()
-        return {job.task.id: max(now - job.started, 0.0) for job in self.jobs()}
+        """Cuántos segundos lleva cada tarea en curso en su intento actual (lo que mide ``task_time_limit``).
+
+        Si una tarea está en curso dos veces (una entrega colgada y la siguiente), cuenta la más vieja.
+        """
+        now, ages = self.clock(), {}
+        for job in self.jobs():
+            ages[job.task.id] = max(ages.get(job.task.id, 0.0), job.age(now))
+        return ages

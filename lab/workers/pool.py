@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 from lab.checks import check_int
 from lab.workers.base import BaseWorker
+from lab.workers.process.child import TERM_GRACE
 from lab.workers.process.worker import WorkerProcessError, process_worker_class
 from lab.workers.queue import TaskQueue
 from lab.workers.queue_api import QueueAPI
@@ -161,18 +162,28 @@ class ProcessWorkerPool(WorkerPool):
                 pass  # se reintentará (y se explicará) en la primera tarea de ese worker
 
     def stop(self, timeout: float | None = None) -> bool:
-        """Parada ordenada (cada worker termina su tarea en curso) y espera a que los procesos salgan."""
+        """Parada ordenada: cada worker termina su tarea en curso; a los ``timeout`` s, se corta por lo sano.
+
+        Si al vencer ``timeout`` alguna tarea sigue en curso, se mata su proceso hijo (SIGTERM y, si
+        no sale, SIGKILL): la tarea se marca como fallida (sin reintentos). Al volver, cada tarea está
+        terminada, fallida o en la cola, y los hilos y procesos han salido (``True``; ``False`` solo
+        si un worker sigue atascado fuera de su hijo, p. ej. en un ``process_task`` propio).
+        """
         done = super().stop(timeout)
-        if done:
-            for worker in self.workers:
-                worker.child.close()
+        if not done:
+            for worker, thread in zip(self.workers, self.threads):
+                if thread.is_alive():
+                    worker.interrupt(f"el pool se detuvo (stop) y la tarea no terminó en {timeout:g} s")
+            done = self.join(TERM_GRACE + 5.0)
+        for worker in self.workers:
+            worker.child.close()
         return done
 
     def terminate(self) -> None:
-        """Parada inmediata: mata los procesos; sus tareas en curso se marcan como fallidas."""
+        """Parada inmediata: mata los procesos; sus tareas en curso se marcan como fallidas (sin reintentos)."""
         for worker in self.workers:
             worker.stop()
-            worker.child.terminate()
+            worker.interrupt("detenido con terminate()")
 
     def pids(self) -> list[int | None]:
         """El pid del proceso hijo de cada worker (``None`` si no está vivo)."""

@@ -21,6 +21,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import signal
+import time
 import traceback
 from typing import Any
 
@@ -29,6 +30,10 @@ from lab.errors import WorkerProcessError
 
 #: Segundos que se espera a que un hijo termine por las buenas antes de matarlo.
 CLOSE_TIMEOUT = 5.0
+#: Segundos entre el SIGTERM de ``terminate()`` y el SIGKILL, si el hijo no ha salido.
+TERM_GRACE = 2.0
+#: Cada cuánto mira el padre, mientras espera la respuesta del hijo, si toca pasar al SIGKILL.
+_POLL = 0.1
 #: Módulos que el servidor ``forkserver`` importa una sola vez: cada hijo nace con ellos cargados.
 PRELOAD = ["lab.workers.process.child", "lab.core", "lab.workers.payload"]
 
@@ -125,6 +130,7 @@ class ChildProcess:
         self.conn: Any = None
         self._ready = False
         self._killed: str | None = None     # por qué lo mató el padre, si lo mató
+        self._kill_at: float | None = None  # cuándo pasar del SIGTERM al SIGKILL (time.monotonic)
         self._leaving: list[Any] = []       # procesos a los que se pidió terminar, aún sin recoger
 
     @property
@@ -144,7 +150,7 @@ class ChildProcess:
                                        args=(child, self.spec, self.modules, self.log_level))
         self.process.start()
         child.close()
-        self._ready, self._killed = False, None
+        self._ready, self._killed, self._kill_at = False, None, None
 
     def ensure_ready(self) -> None:
         """Lanza el hijo si hace falta y espera su aviso de listo; ``WorkerProcessError`` si falla."""
@@ -168,29 +174,49 @@ class ChildProcess:
         return self._recv(f"procesar la tarea {task_id}")
 
     def _recv(self, doing: str) -> tuple[Any, ...]:
+        """La respuesta del hijo; mientras espera, remata con SIGKILL un hijo que no salió con SIGTERM."""
         try:
+            while not self.conn.poll(_POLL):
+                self._escalate()
             return self.conn.recv()
         except (EOFError, OSError):
             self.process.join(1.0)
-            code = self.process.exitcode
-            if self._killed or code is None:
-                cause = self._killed or "sin código de salida"
-            elif code < 0:
-                cause = f"señal {-code}" + (" (¿sin memoria?)" if code == -9 else "")
+            code, killed = self.process.exitcode, self._killed
+            if killed:
+                signame = {-signal.SIGTERM: " (SIGTERM)", -signal.SIGKILL: " (SIGKILL)"}.get(code, "")
+                message = f"El {self.worker_id} mató su proceso hijo{signame} al {doing}: {killed}."
             else:
-                cause = f"código de salida {code}"
+                if code is None:
+                    cause = "sin código de salida"
+                elif code < 0:
+                    cause = f"señal {-code}" + (" (¿sin memoria?)" if code == -9 else "")
+                else:
+                    cause = f"código de salida {code}"
+                hint = ("; si lanzas el pool desde un script, pon su código principal bajo "
+                        "`if __name__ == \"__main__\":`") if doing == "arrancar" and code == 1 else ""
+                message = f"El proceso del {self.worker_id} terminó inesperadamente al {doing} ({cause}){hint}."
             self._discard()
-            hint = ("; si lanzas el pool desde un script, pon su código principal bajo "
-                    "`if __name__ == \"__main__\":`") if doing == "arrancar" and code == 1 else ""
-            raise WorkerProcessError(f"El proceso del {self.worker_id} terminó inesperadamente al {doing} "
-                                     f"({cause}){hint}.") from None
+            raise WorkerProcessError(message) from None
 
-    def terminate(self, reason: str = "detenido con terminate()") -> None:
-        """Mata el hijo ya; la tarea en curso fallará con ``WorkerProcessError`` que dice ``reason``."""
+    def terminate(self, reason: str = "detenido con terminate()", grace: float | None = None) -> None:
+        """Pide al hijo que salga ya (SIGTERM) y, si a los ``grace`` s (``TERM_GRACE``) sigue vivo, lo mata (SIGKILL).
+
+        No espera: la tarea en curso falla con ``WorkerProcessError`` que dice ``reason``. El SIGKILL lo
+        da quien espera al hijo (el hilo del worker en ``run``, o ``close``).
+        """
         process = self.process  # otro hilo (el del worker) puede estar sustituyéndolo
         if process is not None and process.is_alive():
             self._killed = reason
-            process.kill()
+            self._kill_at = time.monotonic() + (TERM_GRACE if grace is None else grace)
+            process.terminate()
+
+    def _escalate(self) -> None:
+        """SIGKILL al hijo si se le pidió salir con SIGTERM hace más de su plazo y sigue vivo."""
+        process = self.process
+        if self._kill_at is not None and time.monotonic() >= self._kill_at and process is not None:
+            self._kill_at = None
+            if process.is_alive():
+                process.kill()
 
     def release(self) -> None:
         """Pide al hijo que termine, sin esperarle (``close()`` lo recoge)."""
@@ -206,10 +232,11 @@ class ChildProcess:
 
     def close(self) -> None:
         """Como ``release`` pero esperando a que el proceso termine (y matándolo si tarda demasiado)."""
+        grace = None if self._kill_at is None else max(self._kill_at - time.monotonic(), 0.0)
         self.release()
         while self._leaving:
             process = self._leaving.pop()
-            process.join(CLOSE_TIMEOUT)
+            process.join(CLOSE_TIMEOUT if grace is None else grace)
             if process.is_alive():
                 process.kill()
                 process.join()

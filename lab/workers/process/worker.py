@@ -5,7 +5,9 @@ registra, reintenta, late, marca y lleva sus estadísticas igual que con hilos. 
 (cargar, filtrar, guardar) se manda al hijo (``child.py``): viajan el payload y, una vez, la spec
 JSON del pipeline; vuelven el resultado, el error y los registros de log. Si el hijo muere a mitad
 de tarea, esa tarea falla con ``WorkerProcessError`` (un error pasajero: se puede reintentar) y la
-siguiente arranca un hijo nuevo. ``WorkerPool(..., kind="process")`` y ``ProcessWorkerPool`` los usan.
+siguiente arranca un hijo nuevo. Un intento que pasa de ``task_time_limit`` se rescata matando el hijo
+(SIGTERM y, si no sale, SIGKILL; ``timelimit.py``), algo que con hilos no se puede hacer.
+``WorkerPool(..., kind="process")`` y ``ProcessWorkerPool`` los usan.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ class ProcessWorkerMixin:
         spec, modules = pipeline_spec(self.pipeline, f"El worker {worker_id}")  # type: ignore[attr-defined]
         level = self.logger.getEffectiveLevel()  # type: ignore[attr-defined]
         self.child = ChildProcess(worker_id, spec, modules, level, start_method)
+        if self._time_limit is not None:  # type: ignore[attr-defined]
+            self._time_limit.kill = self._kill_overdue  # type: ignore[attr-defined]
+
+    def _kill_overdue(self, job: Any, reason: str) -> None:
+        """Mata el hijo si sigue con el intento ``job`` que pasó de su límite (``RetryPolicy`` decide si se reintenta)."""
+        if job in self._in_flight.jobs() and job.overdue:  # type: ignore[attr-defined]
+            self.child.terminate(reason)
+
+    def interrupt(self, reason: str) -> None:
+        """Mata el hijo ya (SIGTERM y, si no sale, SIGKILL): la tarea en curso falla con ``reason`` y no se reintenta.
+
+        Lo usa ``ProcessWorkerPool`` al parar (``stop`` con plazo vencido y ``terminate``).
+        """
+        for job in self._in_flight.jobs():  # type: ignore[attr-defined]
+            job.cancelled = True
+        self.child.terminate(reason)
 
     def _work(self, forever: bool) -> None:
         """El bucle de siempre; lanza el hijo al empezar y le pide que salga al terminar (sin esperarle)."""
