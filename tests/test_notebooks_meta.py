@@ -55,8 +55,8 @@ def test_index_links_every_notebook():
 # --- El camino de clase de 45 minutos y el final de cada cuaderno --------------------------------------------------
 #
 # Convenciones (README, «Mapa de la sesión», y docs/profesorado.md):
-# - una sección de clase termina su título en « · ⏱ N min»; las presentaciones de los ejercicios 5.1 y 7.1 (cuadernos
-#   05 y 07) pueden decir « · ⏱ incluido en los 15 min de ejercicios»;
+# - una sección de clase termina su título en « · ⏱ N min» (la presentación del ejercicio 5.1, en 05, también);
+#   tests/test_class_time.py mide cuánto se tarda en leerlas y comprueba el plan de 45 minutos de 00;
 # - una sección opcional empieza su título por «🏠 Para casa · » y su primera línea es el aviso CALLOUT;
 # - cada cuaderno de lección termina en «Puntos clave», «Comprueba lo que has aprendido», «Ejercicios» y «Para saber
 #   más», y después solo la barra de navegación.
@@ -68,13 +68,12 @@ from lab import PROJECT_DIR  # noqa: E402
 LESSONS = [p for p in NOTEBOOKS if p.stem != "00-Indice"]
 CALLOUT = "> 🏠 **Para casa (opcional):** fuera de los 45 minutos de clase; se puede saltar sin perder el hilo."
 CORE = re.compile(r" · ⏱ (\d+) min$")
-CORE_EXERCISE = " · ⏱ incluido en los 15 min de ejercicios"
 OPTIONAL = "🏠 Para casa · "
 STRUCTURAL = {"Objetivos", "Preparación", "Puntos clave", "Comprueba lo que has aprendido", "Ejercicios",
               "Para saber más"}
 ENDING = ["Puntos clave", "Comprueba lo que has aprendido", "Ejercicios", "Para saber más"]
-CORE_MINUTES = {"01-Filtros-y-pipeline": 3, "02-Cola-de-tareas": 10, "03-SimpleWorker": 7,
-                "04-Logging-y-estadisticas": 10}
+CORE_MINUTES = {"01-Filtros-y-pipeline": 3, "02-Cola-de-tareas": 8, "03-SimpleWorker": 6,
+                "04-Logging-y-estadisticas": 8, "05-Multiples-workers": 4}
 
 
 def _sections(notebook):
@@ -101,7 +100,7 @@ def test_every_section_is_core_optional_or_structural(path):
             first = next((line for line in text.splitlines() if line.strip()), "")
             assert first == CALLOUT, f"{path.name}: la sección «{title}» debe empezar por el aviso:\n{CALLOUT}"
         else:
-            assert CORE.search(title) or title.endswith(CORE_EXERCISE), (
+            assert CORE.search(title), (
                 f"{path.name}: «{title}» no es de clase (« · ⏱ N min») ni para casa («{OPTIONAL}»)")
 
 
@@ -112,14 +111,12 @@ def test_core_minutes_follow_the_plan(path):
     assert minutes == CORE_MINUTES[path.stem], f"{path.name}: sus secciones ⏱ suman {minutes} min"
 
 
-def test_index_plan_adds_up_to_45_minutes():
+def test_index_plan_puts_5_1_in_class_and_7_1_and_4_3_at_home():
     index = nbformat.read(nav.NOTEBOOKS_DIR / "00-Indice.ipynb", as_version=4)
     plan = next(c.source for c in index.cells if c.source.startswith("## Plan de la sesión (45 min)"))
-    rows = re.findall(r"^\| (\d+) min \|(.*)$", plan, re.M)
-    assert sum(int(n) for n, _ in rows) == 45 and "| **45 min** |" in plan
-    assert sum(int(n) for n, _ in rows[:5]) == sum(CORE_MINUTES.values()) == 30
-    for exercise in ("5.1", "7.1", "4.3"):
-        assert any(f"**{exercise}**" in text for _, text in rows), f"el plan no nombra el ejercicio {exercise}"
+    table, home = plan.split("### Para casa")
+    assert "**5.1**" in table and "**7.1**" not in table and "**4.3**" not in table
+    assert "**7.1**" in home and "**4.3**" in home
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -182,3 +179,80 @@ def test_no_notebook_states_a_fixed_core_count(path):
 def test_fixed_core_count_detector():
     text = "En una máquina de 2 núcleos el speedup no pasa de 2; si tu máquina tiene 4 núcleos, de 4."
     assert [m.group(0) for m in FIXED_CORES.finditer(text)] == ["2 núcleos", "4 núcleos"]
+
+
+# --- Una lección no imprime la respuesta de un ejercicio ---------------------------------------------------------
+#
+# Ninguna línea no trivial de una solución (lo que va entre ### BEGIN SOLUTION y ### END SOLUTION en
+# ejercicios/soluciones/) aparece en una celda de código de una lección. «Trivial»: menos de 25 caracteres sin
+# espacios (return, else:, un contador...), que cualquier código comparte, o una llamada de la API de la guía.
+
+GUIDE_API = {"return self._do_process(task)"}   # el gancho de process_task, tal cual en el ejercicio 2 de la guía
+
+def _solution_lines():
+    lines = {}
+    for path in sorted((PROJECT_DIR / "ejercicios" / "soluciones").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if "### BEGIN SOLUTION" in line:
+                    inside = True
+                elif "### END SOLUTION" in line:
+                    inside = False
+                elif inside and len(re.sub(r"\s", "", line)) >= 25 and line.strip() not in GUIDE_API:
+                    lines[" ".join(line.split())] = path.stem
+    return lines
+
+
+def test_no_lesson_prints_an_exercise_answer():
+    solutions = _solution_lines()
+    assert len(solutions) > 50
+    leaks = []
+    for path in LESSONS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                leaks += [f"{path.stem}: {line.strip()!r} (solución de {solutions[key]})"
+                          for line in cell.source.splitlines() if (key := " ".join(line.split())) in solutions]
+    assert not leaks, "Una lección copia líneas de una solución:\n" + "\n".join(leaks)
+
+
+# --- Enlaces que se abren en el JupyterLab de `make lab` -----------------------------------------------------------
+#
+# `make lab` sirve la raíz del proyecto: un enlace relativo de un cuaderno de notebooks/ se abre si apunta a un
+# fichero (no a una carpeta, que JupyterLab no abre desde un enlace) dentro del proyecto. Un enlace a un fichero
+# local no lleva el texto en `código`: así no parece clicable.
+
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_local_links_open_a_file_inside_the_project(path):
+    notebook = nbformat.read(path, as_version=4)
+    bad = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for text, target in LINK.findall(cell.source):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            file = (path.parent / target.split("#")[0]).resolve()
+            if not file.is_file() or PROJECT_DIR.resolve() not in file.parents:
+                bad.append(f"{target} (no es un fichero del proyecto)")
+            if text.startswith("`"):
+                bad.append(f"[{text}]({target}) (texto en código: no parece un enlace)")
+    assert not bad, f"{path.name}: {bad}"
+
+
+# --- Una palabra por concepto, la del glosario ----------------------------------------------------------------------
+
+RETIRED = {"apagado ordenado": "parada ordenada", "concurrencia acotada": "concurrencia limitada",
+           "token de exclusión": "fencing token", "carga útil": "payload", "Breakdown": "desglose"}
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, *sorted((PROJECT_DIR / "docs").glob("*.md")), PROJECT_DIR / "README.md"],
+                         ids=lambda p: p.name)
+def test_one_word_per_concept(path):
+    text = path.read_text(encoding="utf-8")
+    used = [f"«{old}» (di «{new}»)" for old, new in RETIRED.items() 
+            if re.search(rf"\b{old}\b", text, 0 if old[0].isupper() else re.I)]
+    assert not used, f"{path.name} usa palabras retiradas del glosario: {used}"
