@@ -40,6 +40,7 @@ import nbformat
 
 from lab import PROJECT_DIR
 from lab.course import SOURCE_DIR, STUDENT_DIR
+from lab.course.fingerprint import ANSWER, CHECK, INSTRUCTOR, KEY, fingerprint, notebook_id_of
 from lab.errors import LabError
 
 ROOT = PROJECT_DIR
@@ -150,11 +151,14 @@ def check_stubs_in_functions(source: str, stub_lines: list[int], where: str) -> 
 def make_student(nb: nbformat.NotebookNode, name: str = "el cuaderno") -> nbformat.NotebookNode:
     """Devuelve la versión del alumnado de un cuaderno de soluciones (el original no cambia).
 
-    Lanza ``ReleaseError`` si el cuaderno está mal marcado: regiones sin cerrar o fuera de
-    una función, celdas de comprobación con solución, ejercicios sin comprobación...
+    Guarda en sus metadatos la huella de lo publicado (``lab.course.fingerprint``), con el id
+    del cuaderno sacado de ``name`` (``05-....ipynb``). Lanza ``ReleaseError`` si el cuaderno está
+    mal marcado: regiones sin cerrar o fuera de una función, celdas de comprobación con solución,
+    ejercicios sin comprobación...
     """
     student = copy.deepcopy(nb)
     cells = []
+    roles: dict[int, tuple[str, str | None]] = {}
     with_solution: set[str] = set()
     checked: set[str] = set()
     for index, cell in enumerate(nb.cells):
@@ -192,6 +196,8 @@ def make_student(nb: nbformat.NotebookNode, name: str = "el cuaderno") -> nbform
             new.metadata.pop(key, None)
         if is_check(cell):  # JupyterLab no deja editar ni borrar las comprobaciones por descuido
             new.metadata.update(editable=False, deletable=False)
+        answer = new.cell_type == "code" and new.source != cell.source
+        roles[len(cells)] = (CHECK if is_check(cell) else ANSWER if answer else INSTRUCTOR, exercise)
         cells.append(new)
     missing = sorted(with_solution - checked)
     if missing:
@@ -199,6 +205,7 @@ def make_student(nb: nbformat.NotebookNode, name: str = "el cuaderno") -> nbform
                            f"de comprobación.")
     student.cells = cells
     student.metadata.pop("widgets", None)
+    student.metadata[KEY] = fingerprint(cells, roles, notebook_id_of(name))
     leaked = [i for i, c in enumerate(cells) if MARKER_RE.search(c.source)]
     if leaked:
         raise ReleaseError(f"{name}: quedan marcas de solución en las celdas {leaked} de la versión del alumnado.")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from lab.course.rebuild import Unmatchable, exercises_of, find_source, rebuild
+from lab.course.identify import identify, load_sources
+from lab.course.rebuild import Unmatchable, exercises_of, rebuild
 from lab.course.release import SOURCE_DIR
 from lab.course.results import NotebookReport, not_delivered, summarize, ungradable
 from lab.course.runner import Limits, first_line, run_cells
@@ -51,11 +52,12 @@ def grade_submission(path: str | Path, *, source: str | Path | None = None, sour
     """Corrige el cuaderno ``path`` contra su fuente y devuelve su informe (nunca lanza por la entrega).
 
     ``source`` es la fuente con soluciones; si no se da, se busca en ``source_dir`` por el
-    nombre del cuaderno. ``hidden=False`` no ejecuta las comprobaciones ocultas.
+    contenido del cuaderno (``lab.course.identify``), se llame como se llame.
+    ``hidden=False`` no ejecuta las comprobaciones ocultas.
     """
     path, limits = Path(path), limits or Limits()
     label = label or str(path)
-    source_path = Path(source) if source else find_source(path.name, source_dir)
+    source_path = Path(source) if source else find_source_of(path, source_dir)
     if source_path is None:
         return ungradable(label, f"no hay fuente para '{path.name}' en {source_dir}.", student=student)
     source_nb = nbformat.read(source_path, as_version=4)
@@ -73,7 +75,17 @@ def grade_submission(path: str | Path, *, source: str | Path | None = None, sour
     return summarize(rebuilt, cells, label, time.perf_counter() - start, student)
 
 
+def find_source_of(path: Path, source_dir: Path) -> Path | None:
+    """La fuente de la entrega ``path`` en ``source_dir``, por su contenido (o por su nombre si no se puede leer)."""
+    try:
+        nb = read_submission(path) if path.is_file() else None
+    except Unmatchable:
+        nb = None
+    found = identify(nb, path.name, load_sources(source_dir))
+    return found.path if found else None
+
+
 def grade_notebook(path: str | Path, timeout: float = 30, *, source: str | Path | None = None,
                    hidden: bool = True) -> NotebookReport:
-    """Atajo: corrige un cuaderno con ``timeout`` segundos por celda (la fuente se busca por su nombre)."""
+    """Atajo: corrige un cuaderno con ``timeout`` segundos por celda (la fuente se busca por su contenido)."""
     return grade_submission(path, source=source, limits=Limits(cell_timeout=timeout), hidden=hidden)
