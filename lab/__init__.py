@@ -19,6 +19,11 @@ from lab.errors import LabError as _LabError
 #: La variable de entorno que dice dónde está la carpeta del curso (para una instalación sin ``-e``).
 PROJECT_VARIABLE = "LAB_PROJECT_DIR"
 
+#: La carpeta del curso (``images/``, ``notebooks/``, ``output/``): se busca la primera vez que se pide.
+PROJECT_DIR: _Path
+#: Su carpeta ``output/`` (imágenes procesadas, cargas de trabajo generadas; git la ignora).
+OUTPUT_DIR: _Path
+
 
 def is_project_dir(path: _Path) -> bool:
     """True si ``path`` es la carpeta del curso: la que tiene ``images/`` y ``notebooks/``."""
