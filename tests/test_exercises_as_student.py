@@ -180,10 +180,6 @@ THREADS = {
     [t.join() for t in threads]''',
     "no-join": '''    for w in workers:
         threading.Thread(target=w.start).start()''',
-    "join-last-only": '''    for w in workers:
-        t = threading.Thread(target=w.start)
-        t.start()
-    t.join()''',
     "join-in-start-loop": '''    for w in workers:
         t = threading.Thread(target=w.start)
         t.start()
@@ -305,8 +301,7 @@ ALTERNATIVES = {
         ("5.1", threads_answer("two-loops"), None),
         ("5.1", threads_answer("daemon-comprehensions"), None),
         ("5.1", threads_answer("no-join"), "volvió con"),
-        ("5.1", threads_answer("join-last-only"), "sin terminar"),
-        ("5.1", threads_answer("join-in-start-loop"), "¿haces join() en el mismo bucle que start()?"),
+        ("5.1", threads_answer("join-in-start-loop"), "¿Haces join() en el mismo bucle que start()?"),
         ("5.1", threads_answer("shared-lock"), "esperando su turno"),
         ("5.1", threads_answer("called-target"), "en el hilo principal"),
         ("5.2", SCALING.format(efficiency="speedup / workers"), None),
@@ -315,13 +310,13 @@ ALTERNATIVES = {
     "07-Reintentos-y-tareas-perdidas": [
         ("7.1", retry_answer("while-loop"), None),
         ("7.1", retry_answer("guide-plus-one"), None),
-        ("7.1", retry_answer("guide-as-is"), "max_retries = 3 son 3 REintentos además del primer intento"),
+        ("7.1", retry_answer("guide-as-is"), "con max_retries = 3 son 4: el primer intento y 3 REintentos"),
         ("7.1", retry_answer("retries-permanent-errors"), "no se arregla esperando"),
         ("7.1", retry_answer("waits-after-the-last"), "no tras el último intento"),
     ],
 }
 WRONG_MESSAGES = {  # lo que un fallo concreto NO debe recibir: el diagnóstico de otro fallo
-    "no-join": "join() en el mismo bucle", "join-last-only": "join() en el mismo bucle",
+    "no-join": "join() en el mismo bucle",
     "shared-lock": "join() en el mismo bucle", "join-in-start-loop": "cerrojo",
 }
 

@@ -81,8 +81,7 @@ class Overlap:
     contar los de latidos de los workers, ``worker-N-latidos``) había en marcha sin trabajar: 0
     si los hilos van uno tras otro (``join()`` junto a ``start()``), más de 0 si están
     arrancados pero esperan su turno (un cerrojo compartido). Cada imagen tarda al menos
-    ``hold`` segundos, y el triple en el primer hilo que llega: ese hilo acaba el último, así
-    que quien vuelve sin esperar a todos los hilos vuelve con alguna tarea a medias.
+    ``hold`` segundos: quien vuelve sin esperar a sus hilos vuelve con el lote a medias.
     """
 
     name = "solape"
@@ -95,7 +94,6 @@ class Overlap:
         self._lock = threading.Lock()
         self._together = threading.Event()
         self._gave_up = False
-        self._first = 0
 
     def apply(self, image: Any) -> Any:
         """Devuelve una copia de la imagen tras apuntar el hilo y la concurrencia."""
@@ -104,8 +102,6 @@ class Overlap:
             self.calls += 1
             self.peak = max(self.peak, self.active)
             self.threads.add(threading.get_ident())
-            self._first = self._first or threading.get_ident()
-            hold = self.hold * (3 if self._first == threading.get_ident() else 1)
             if self.active >= self.n:
                 self._together.set()
             wait = not self._gave_up
@@ -115,7 +111,7 @@ class Overlap:
                     self._gave_up = True
                     self.idle = sum(1 for t in threading.enumerate() if t not in self._before
                                     and t.ident not in self.threads and not t.name.endswith("-latidos"))
-        time.sleep(hold)
+        time.sleep(self.hold)
         with self._lock:
             self.active -= 1
         return image.copy()
