@@ -105,6 +105,9 @@ def test_every_exercise_has_level_time_points_and_the_header_shows_student_comma
         assert f" {exercise.points:g} punto" in label, f"{exercise.id}: la etiqueta no dice sus puntos"
         assert ("**en clase**" in label) == (exercise.id in IN_CLASS), exercise.id
         assert ("para casa" in label) == (exercise.id in FOR_HOME), exercise.id
+        if exercise.id in IN_CLASS | FOR_HOME:  # los de la guía: pistas progresivas; la primera va a la devolución
+            statement = next(c.source for c in nb.cells if c.cell_type == "markdown" and exercise_of(c) == exercise.id)
+            assert exercise.hint and statement.count("<summary>Pista ") >= 2, f"{exercise.id}: sin pistas progresivas"
         assert re.search(r"unos \d+–\d+ min", label), f"{exercise.id}: el tiempo va como un rango («unos 10–12 min»)"
         assert f"| {exercise.id} " in header, f"{exercise.id} no está en la tabla de la cabecera"
 
