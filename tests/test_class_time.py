@@ -107,6 +107,16 @@ def test_the_plan_covers_a_live_reading():
     assert planned >= live - 1, f"Las lecciones tienen {planned} min en el plan y en vivo se tardan unos {live:.0f}"
 
 
+def test_the_instructor_script_matches_the_plan():
+    """El guion minuto a minuto de docs/profesorado.md va de 0 a 45 sin huecos y deja el mismo margen que 00."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "profesorado.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+)–(\d+) \| ([^|]*) \|", text, re.M)
+    assert rows and int(rows[0][0]) == 0 and int(rows[-1][1]) == 45, f"El guion no va de 0 a 45: {rows}"
+    assert all(int(a[1]) == int(b[0]) for a, b in zip(rows, rows[1:])), "El guion tiene huecos o solapes"
+    slack = sum(int(end) - int(start) for start, end, where in rows if "margen" in where.lower())
+    assert slack == sum(n for n, text in index_plan() if "margen" in text.lower()) >= MIN_SLACK
+
+
 def test_the_exercise_slot_holds_5_1_in_class_for_10_to_12_minutes():
     rows = index_plan()
     exercise = [n for n, text in rows if "**5.1**" in text and "Ejercicio" in text]
