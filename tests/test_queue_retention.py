@@ -93,3 +93,48 @@ def test_100000_tasks_through_a_queue_with_retention_keep_memory_flat(backend, r
     start = time.perf_counter()
     assert queue.audit() == []
     assert time.perf_counter() - start < 5
+
+
+def test_100000_tasks_through_a_queue_made_with_defaults_keep_memory_flat(make_queue):
+    """Acotada por defecto: sin ``retention=`` la cola usa ``Retention()`` (10.000 terminadas, 50.000 eventos).
+
+    Antes, ``TaskQueue()`` y ``RedisTaskQueue(url, name)`` lo guardaban todo: 100.000 tareas y 300.000
+    eventos (en Redis, ~100.000 claves y más de 100 MB). Ahora guarda lo mismo tras 50.000 tareas que
+    tras 100.000; en Redis, ≤ 10.020 claves y unos 10 MB.
+    """
+    queue = make_queue()
+    payload = {"image_path": "images/photo1.jpg", "output_path": "output/photo1.jpg"}
+    usages = []
+    for _ in range(10):
+        queue.add_tasks(payload for _ in range(10_000))
+        drain(queue)
+        usages.append(queue.memory_usage())
+    stats = queue.get_stats()
+    assert (stats["total"], stats["completed"], stats["pending"]) == (100_000, 100_000, 0)
+    half, full = usages[4], usages[9]
+    assert (full["tasks"], full["events"]) == (half["tasks"], half["events"]) == (10_000, 50_000), usages
+    if "bytes" in full:                                         # plana: lo mismo tras 50.000 que tras 100.000
+        assert full["keys"] == half["keys"] <= 10_020 and full["bytes"] < 1.1 * half["bytes"] < 25_000_000, usages
+    assert queue.audit() == [] and queue.retention == Retention()
+
+
+def test_keeping_everything_is_an_explicit_choice(make_queue):
+    queue = make_queue(retention=None)
+    assert queue.retention is None
+    ids = queue.add_tasks({"n": i} for i in range(30))
+    drain(queue)
+    assert [t.id for t in queue.tasks()] == ids and len(queue.timeline()) == 90 and queue.audit() == []
+
+
+@pytest.mark.redis
+def test_stats_says_which_retention_a_queue_keeps(redis_url, capsys):
+    """``python -m lab stats`` dice la retención de la cola: la de por defecto o «sin retención», elegida."""
+    from lab.cli.queue_commands import main
+    from tests.redis_support import make_redis_queue
+
+    defaults, everything = make_redis_queue(redis_url), make_redis_queue(redis_url, retention=None)
+    for queue, text in ((defaults, "retención: 10.000 terminadas, 50.000 eventos (la de por defecto)"),
+                        (everything, "sin retención (elegido con retention=None): guarda todas las tareas")):
+        queue.add_task({"n": 1})
+        assert main(["stats", "--queue", redis_url, "--name", queue.name]) == 0
+        assert text in capsys.readouterr().out

@@ -36,7 +36,7 @@ def test_the_first_client_that_configures_the_queue_sets_it_for_all(redis_url):
     same = RedisTaskQueue(redis_url, name=first.name, lease_timeout=10.0)
     assert same.max_attempts == 2
     with pytest.raises(QueueConfigError, match=r"ya está configurada con lease_timeout=10\.0, max_attempts=2 y "
-                                               r"retention=None.*"
+                                               r"retention=Retention\(max_finished=10000.*"
                                                r"lease_timeout=30"):
         RedisTaskQueue(redis_url, name=first.name, lease_timeout=30)
     with pytest.raises(QueueConfigError, match="max_attempts=5"):

@@ -26,9 +26,10 @@ def describe_config(queue: Any) -> str:
 def describe_retention(retention: Retention | None) -> str:
     """Cuánto guarda la cola, en palabras: «retención: 10.000 terminadas, 50.000 eventos»."""
     if retention is None:
-        return "sin retención: guarda todas las tareas y eventos"
+        return "sin retención (elegido con retention=None): guarda todas las tareas y eventos"
     return (f"retención: {_limit(retention.max_finished)} terminadas, {_limit(retention.max_events)} eventos"
-            + (f", {retention.max_age:g}s" if retention.max_age is not None else ""))
+            + (f", {retention.max_age:g}s" if retention.max_age is not None else "")
+            + (" (la de por defecto)" if retention == Retention() else ""))
 
 
 STATE_NAMES = {"busy": "ocupado", "idle": "esperando", "stopped": "parado", "lost": "sin señal"}

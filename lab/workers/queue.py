@@ -33,10 +33,11 @@ class TaskQueue(QueueAPI):
 
     ``lease_timeout`` (s; ``None``: sin concesiones, como en la guía): lo que un worker puede pasar sin
     ``heartbeat()`` antes de perder su tarea (vuelve a ``pending``; tras ``max_attempts`` entregas, a
-    ``failed``). ``clock``: reloj de sellos y concesiones. ``retention``: ``Retention`` o ``None`` (todo)."""
+    ``failed``). ``clock``: reloj de sellos y concesiones. ``retention``: cuánto historial se guarda; por
+    defecto ``Retention()`` (memoria acotada); ``None`` lo guarda todo, sin límite."""
 
     def __init__(self, lease_timeout: float | None = None, max_attempts: int = 3,
-                 clock: Callable[[], float] = time.monotonic, retention: Retention | None = None):
+                 clock: Callable[[], float] = time.monotonic, retention: Retention | None = Retention()):
         self._validate_options(lease_timeout, max_attempts)
         self.lease_timeout, self.max_attempts = lease_timeout, max_attempts
         self.clock, self.retention = clock, retention

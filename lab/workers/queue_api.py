@@ -163,6 +163,7 @@ class Retention:
     recientes; ``max_age``: segundos que se guarda una terminada; ``max_events``: eventos del
     historial (``timeline``). ``None`` = sin límite. Las pendientes y en proceso no se
     recortan nunca, y las estadísticas (``get_stats``) siguen contando todo desde el principio.
+    Por defecto, ``Retention()`` en las dos colas; guardarlo todo se elige: ``retention=None``.
     """
 
     max_finished: int | None = 10_000

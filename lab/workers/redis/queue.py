@@ -54,7 +54,7 @@ class _QueueDefault:
 
 QUEUE_DEFAULT: Any = _QueueDefault()
 DEFAULT_OPTIONS: dict[str, Any] = {"lease_timeout": None, "max_attempts": 3,   # los de una cola nueva
-                                   "retention": None}                           # sin configurar
+                                   "retention": Retention()}                    # sin configurar
 
 logger = logging.getLogger("lab.worker.redis")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -68,14 +68,15 @@ class RedisTaskQueue(QueueAPI):
 
     ``url`` es una URL de redis-py (``redis://``, ``rediss://`` con TLS, ``unix://``; la
     contraseña va en la URL). ``name`` separa colas en el mismo servidor (claves
-    ``lab:<name>:...``). ``lease_timeout``, ``max_attempts`` y ``clock`` como en
-    ``TaskQueue`` (``clock=None``: reloj del servidor).
+    ``lab:<name>:...``). ``lease_timeout``, ``max_attempts``, ``retention`` y ``clock`` como en
+    ``TaskQueue`` (``clock=None``: reloj del servidor; ``retention=None``: guardarlo todo).
 
-    Una configuración por cola: ``lease_timeout`` y ``max_attempts`` se guardan con la cola
-    (clave ``config``) la primera vez que un cliente los indica, y los scripts usan siempre
+    Una configuración por cola: ``lease_timeout``, ``max_attempts`` y ``retention`` se guardan con
+    la cola (clave ``config``) la primera vez que un cliente los indica, y los scripts usan siempre
     los guardados. Un cliente que no los indica adopta los de la cola (o, si aún no tiene,
-    ``None`` y 3 sin guardarlos); uno que indica otros distintos recibe ``QueueConfigError``
-    (un error y no una adopción silenciosa: quien pide 30 s de concesión cuenta con ellos).
+    ``None``, 3 y ``Retention()`` sin guardarlos: los scripts aplican esa retención por defecto);
+    uno que indica otros distintos recibe ``QueueConfigError`` (un error y no una adopción
+    silenciosa: quien pide 30 s de concesión cuenta con ellos).
 
     Estado perdido: al crear la cola se guarda una generación (clave ``gen``, un id
     aleatorio) y cada operación comprueba que sigue siendo la que el cliente conoce; si no
@@ -95,7 +96,7 @@ class RedisTaskQueue(QueueAPI):
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"name debe ser un texto con letras, números, '.', '_' o '-' y recibió {name!r}.")
         self.lease_timeout, self.max_attempts = DEFAULT_OPTIONS["lease_timeout"], DEFAULT_OPTIONS["max_attempts"]
-        self.retention: Retention | None = None
+        self.retention: Retention | None = DEFAULT_OPTIONS["retention"]
         self._generation: str | None = None      # la de la cola tal como la conoce este cliente
         self.config_stored = False               # True si la cola tiene su configuración guardada
         self.url, self.name, self.prefix = url, name, f"lab:{name}:"
@@ -148,7 +149,7 @@ class RedisTaskQueue(QueueAPI):
     def configure(self, **options: Any) -> None:
         """Guarda ``lease_timeout``, ``max_attempts`` y ``retention`` con la cola si aún no tiene; si tiene otros, error.
 
-        Los no indicados toman el valor por defecto (``None``, 3 y ``None``) al guardarse. Lanza
+        Los no indicados toman el valor por defecto (``None``, 3 y ``Retention()``) al guardarse. Lanza
         ``QueueConfigError`` si la cola ya está configurada con valores distintos de los indicados.
         """
         unknown = set(options) - set(DEFAULT_OPTIONS)

@@ -20,6 +20,17 @@ el otro (la batería de conformidad lo vigila).
 
 from __future__ import annotations
 
+from lab.workers.queue_api import Retention
+
+
+def _lua(value: float | None) -> str:
+    """Un número (o ``None``) como literal de Lua."""
+    return "nil" if value is None else repr(value)
+
+
+#: La retención de una cola sin configuración guardada: la de ``Retention()``, como en ``TaskQueue``.
+DEFAULT_RETENTION = Retention()
+
 PRELUDE = r"""
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 -- ARGV[1] = P .. '\n' .. generación que conoce el cliente ('' = aún ninguna). Si la cola ya no tiene
@@ -68,12 +79,14 @@ local function seen(worker, t, task)
                '{"last_seen":' .. num(t) .. ',"current_task":' .. jstr(task) .. '}')
   end
 end
--- Retención (``Retention``, guardada en ``config``): descarta las terminadas más antiguas (por número o
--- por edad; como mucho 100 por llamada, para que ningún script se alargue) y recorta ``events``.
--- Las pendientes y en proceso no se tocan nunca; ``counts`` anota cuántas se descartaron.
+-- Retención (``Retention``, guardada en ``config``; sin configuración guardada, ``Retention()``): descarta
+-- las terminadas más antiguas (por número o por edad; como mucho 100 por llamada, para que ningún script
+-- se alargue) y recorta ``events``. Las pendientes y en proceso no se tocan nunca; ``counts`` anota
+-- cuántas se descartaron.
 local function retain(t)
-  local c = redis.call('HMGET', P .. 'config', 'keep_finished', 'keep_seconds', 'keep_events')
+  local c = redis.call('HMGET', P .. 'config', 'keep_finished', 'keep_seconds', 'keep_events', 'max_attempts')
   local keep, age, events = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
+  if not c[4] then keep, age, events = DEFAULT_KEEP_FINISHED, DEFAULT_KEEP_SECONDS, DEFAULT_KEEP_EVENTS end
   if keep or age then
     local n, budget = redis.call('LLEN', P .. 'finished'), 100
     while n > 0 and budget > 0 do
@@ -129,6 +142,10 @@ local function requeue_expired(t, max_attempts)
   return expired
 end
 """
+for _name, _value in (("DEFAULT_KEEP_FINISHED", DEFAULT_RETENTION.max_finished),
+                      ("DEFAULT_KEEP_SECONDS", DEFAULT_RETENTION.max_age),
+                      ("DEFAULT_KEEP_EVENTS", DEFAULT_RETENTION.max_events)):
+    PRELUDE = PRELUDE.replace(_name, _lua(_value))
 
 # ARGV: P, ahora, payload JSON 1, payload JSON 2...  →  {'closed'} o {'ok', id1, id2...}
 ADD = PRELUDE + r"""
