@@ -2,7 +2,9 @@
 
 Se corrigen de una vez (en paralelo) sobre los cuadernos reales 05 y 06; también soluciones
 honradas escritas de otra forma, que sí deben aprobar, y los fallos «justos» del issue:
-5.1 sin hilos o en serie y 6.1 en lotes fijos.
+5.1 sin hilos o en serie y 6.1 en lotes fijos. Ninguna línea de aquí copia una de las
+soluciones (``lab.course.leaks``); la respuesta buena del 5.2 se lee de la fuente. Este
+fichero no va en la copia del alumnado (``python -m lab release`` no lleva ``tests/``).
 """
 
 from __future__ import annotations
@@ -49,13 +51,13 @@ def scaling_table(t):
     return [{"workers": n, "time": Siempre(), "speedup": Siempre(), "efficiency": Siempre()} for n in sorted(t)]
 '''
 NO_THREADS = '''def run_in_threads(pipeline, queue, n_workers=3):
-    workers = [SimpleWorker(f"worker-{i}", pipeline, queue) for i in range(n_workers)]
+    workers = [SimpleWorker("worker-%d" % i, pipeline, queue) for i in range(n_workers)]
     for w in workers:
         w.start()
     return workers
 '''
 SERIAL = '''def run_in_threads(pipeline, queue, n_workers=3):
-    workers = [SimpleWorker(f"worker-{i}", pipeline, queue) for i in range(n_workers)]
+    workers = [SimpleWorker("worker-%d" % i, pipeline, queue) for i in range(n_workers)]
     for w in workers:
         t = threading.Thread(target=w.start)
         t.start()
@@ -76,7 +78,7 @@ HONEST51 = '''def run_in_threads(pipeline, queue, n_workers=3):
     return workers
 '''
 BATCHES = '''async def run_limited(items, work, limit):
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    if type(limit) is not int or limit <= 0:
         raise ValueError("mal")
     items, out = list(items), []
     for i in range(0, len(items), limit):

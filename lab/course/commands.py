@@ -1,7 +1,7 @@
-"""Las órdenes del profesorado y del alumnado: ``student``, ``grade``, ``check`` y ``nav``.
+"""Las órdenes del profesorado y del alumnado: ``student``, ``release``, ``grade``, ``check`` y ``nav``.
 
-Aquí solo se declaran sus opciones; cada orden importa su módulo (``release``, ``grade``,
-``check``, ``nav``) al ejecutarse. Así ``python -m lab worker`` o ``python -m lab demo`` no pagan los
+Aquí solo se declaran sus opciones; cada orden importa su módulo (``release``, ``student_repo``,
+``grade``, ``check``, ``nav``) al ejecutarse. Así ``python -m lab worker`` o ``python -m lab demo`` no pagan los
 ~2 s que tardan en importarse nbformat, jsonschema y nbclient, que solo hacen falta para los cuadernos.
 """
 
@@ -100,6 +100,22 @@ def add_student_parser(subparsers: Any) -> None:
     parser.set_defaults(func=_run("release"))
 
 
+def add_release_parser(subparsers: Any) -> None:
+    """Registra la orden ``release`` en la línea de órdenes (``python -m lab release DEST``)."""
+    parser = subparsers.add_parser(
+        "release", help="escribe el repositorio del alumnado, sin soluciones ni comprobaciones ocultas",
+        description="Escribe en DEST el repositorio del alumnado: lecciones, ejercicios, el paquete lab, make lab y "
+                    "python -m lab check, sin ejercicios/soluciones, sin comprobaciones ocultas ni tests, y "
+                    "comprueba línea a línea que no lleva ninguna respuesta.")
+    parser.add_argument("dest", type=Path, metavar="DEST",
+                        help="carpeta nueva, vacía o con una copia del alumnado anterior (se rehace)")
+    parser.add_argument("--with-guide", action="store_true",
+                        help="incluye la guía del profesorado (docs/profesorado.md); por defecto no va")
+    parser.add_argument("--source", dest="source_dir", type=Path, default=SOURCE_DIR, metavar="CARPETA",
+                        help="carpeta con los cuadernos de soluciones (ejercicios/soluciones)")
+    parser.set_defaults(func=_run("student_repo"))
+
+
 def add_nav_parser(subparsers: Any) -> None:
     """Registra la orden ``nav`` en la línea de órdenes (``python -m lab nav``)."""
     parser = subparsers.add_parser("nav", help="regenera (o comprueba) la barra de navegación de los cuadernos", description="Regenera (o comprueba) la barra de navegación de los cuadernos.")
@@ -109,6 +125,6 @@ def add_nav_parser(subparsers: Any) -> None:
 
 
 def add_parser(subparsers: Any) -> None:
-    """Registra las cuatro órdenes en la línea de órdenes de ``lab``."""
-    for register in (add_student_parser, add_grade_parser, add_check_parser, add_nav_parser):
+    """Registra las cinco órdenes en la línea de órdenes de ``lab``."""
+    for register in (add_student_parser, add_release_parser, add_grade_parser, add_check_parser, add_nav_parser):
         register(subparsers)
