@@ -289,7 +289,7 @@ def test_bad_options_are_rejected(make_queue, kwargs):
         make_queue(**kwargs)
 
 
-# --- fencing tokens: un intento caducado no gana ----------------------------------------------
+# --- fencing tokens: una entrega caducada no gana ----------------------------------------------
 
 def test_a_stale_attempt_of_the_same_worker_cannot_complete(make_queue, clock):
     """El caso típico: un worker reiniciado con el mismo --id. El intento 1 llega tarde y se rechaza."""
@@ -299,17 +299,17 @@ def test_a_stale_attempt_of_the_same_worker_cannot_complete(make_queue, clock):
     clock.advance(11)
     second = queue.get_task("A")
     assert (first.attempts, second.attempts, second.id) == (1, 2, task_id)
-    with pytest.raises(LeaseLostError, match=r"task-0001.*intento 1.*intento 2"):
+    with pytest.raises(LeaseLostError, match=r"task-0001.*entrega 1.*entrega 2"):
         queue.mark_completed(task_id, result={"quien": "intento 1"}, worker_id="A", attempt=1)
-    with pytest.raises(LeaseLostError, match="intento 1"):
+    with pytest.raises(LeaseLostError, match="entrega 1"):
         queue.mark_failed(task_id, error="tarde", worker_id="A", attempt=1)
-    with pytest.raises(LeaseLostError, match="intento 1"):
+    with pytest.raises(LeaseLostError, match="entrega 1"):
         queue.heartbeat(task_id, "A", attempt=1)
     assert queue.task_info(task_id).state is TaskState.PROCESSING and queue.task_info(task_id).result is None
     queue.heartbeat(task_id, "A", attempt=2)
     queue.mark_completed(task_id, result={"quien": "intento 2"}, worker_id="A", attempt=2)
     assert queue.task_info(task_id).result == {"quien": "intento 2"}
-    with pytest.raises(LeaseLostError, match=r"terminó en 'completed' con el intento 2"):
+    with pytest.raises(LeaseLostError, match=r"terminó en 'completed' con la entrega 2"):
         queue.mark_completed(task_id, worker_id="A", attempt=1)
     with pytest.raises(InvalidTransitionError):       # el mismo intento dos veces: ya no está en proceso
         queue.mark_completed(task_id, worker_id="A", attempt=2)
@@ -322,7 +322,7 @@ def test_an_expired_attempt_is_refused_while_the_task_waits_in_pending(make_queu
     queue.get_task("A")
     clock.advance(11)
     assert queue.requeue_expired() == [task_id]
-    with pytest.raises(LeaseLostError, match=r"intento 1 de A caducó.*'pending'"):
+    with pytest.raises(LeaseLostError, match=r"entrega 1 de A caducó.*'pending'"):
         queue.mark_completed(task_id, worker_id="A", attempt=1)
     assert queue.task_info(task_id).state is TaskState.PENDING and queue.audit() == []
 

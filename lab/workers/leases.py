@@ -52,13 +52,13 @@ def ownership_error(kind: str, verb: str, task_id: str, *, state: str, owner: st
         return LeaseLostError(f"{head}: {worker_id} perdió su concesión y ahora la tiene {owner}.")
     who = f" de {worker_id}" if worker_id else ""
     if state == "pending" and attempt == attempts:
-        return LeaseLostError(f"{head}: la concesión del intento {attempt}{who} caducó y la tarea volvió a "
+        return LeaseLostError(f"{head}: la concesión de la entrega {attempt}{who} caducó y la tarea volvió a "
                               f"'pending' (resultado descartado).")
     if state == "processing":
-        now = f"ahora está en curso el intento {attempts}, de {owner}"
+        now = f"ahora está en curso la entrega {attempts}, de {owner}"
     else:
-        now = f"la tarea ya terminó en '{state}' con el intento {attempts}"
-    return LeaseLostError(f"{head}: el intento {attempt}{who} ya no es el vigente (su concesión caducó) y "
+        now = f"la tarea ya terminó en '{state}' con la entrega {attempts}"
+    return LeaseLostError(f"{head}: la entrega {attempt}{who} ya no es la vigente (su concesión caducó) y "
                           f"{now} (resultado descartado).")
 
 

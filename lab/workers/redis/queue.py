@@ -208,7 +208,7 @@ class RedisTaskQueue(QueueAPI):
         return QueueStateLostError(
             f"El estado de la cola '{self.name}' en {safe_url(self.url)} ha desaparecido (¿Redis se reinició sin "
             f"persistencia o alguien borró sus claves?): sus tareas pendientes y en proceso se han perdido; "
-            f"arranca Redis con --appendonly yes y vuelve a encolarlas.")
+            f"arranca Redis guardando cada cambio (python -m lab redis --aof) y vuelve a encolarlas.")
 
     def _run(self, script: str, *args: Any, raw: bool = False) -> Any:
         """Llama al script ``script`` con ``P`` (y la generación) y el instante actual delante de ``args``.

@@ -59,7 +59,7 @@ local function jstr(s)
   return cjson.encode(s)
 end
 local function tkey(id) return P .. 'task:' .. id end
--- ``ownership_problem`` de queue_api.py (misma regla en las dos colas): nil si se puede terminar o
+-- ``ownership_problem`` de leases.py (misma regla en las dos colas): nil si se puede terminar o
 -- renovar; si no, la respuesta de error. ``f`` = HMGET estado, worker, started_at, intentos; ``token``
 -- = intento de la entrega (*fencing token*, nil = no se comprueba); ``worker`` '' = cualquiera.
 local function owned_problem(f, worker, token)
