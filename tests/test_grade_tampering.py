@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from lab.course import runner
+from lab.course.collect import Student
 from lab.course.gradebook import Job, grade_all
 from lab.course.release import SOURCE_DIR, make_student
 from lab.course.results import FAILED, PASSED
@@ -173,8 +174,8 @@ def graded(tmp_path_factory):
         (folder / name).mkdir()
         path = folder / name / source.name
         nbformat.write(build(), path)
-        jobs.append(Job(name, path, source, str(path)))
-    reports = grade_all(jobs, LIMITS, SOURCE_DIR, parallel=2)
+        jobs.append(Job(Student(name), path, source, str(path)))
+    reports = grade_all(jobs, LIMITS, parallel=2)
     return {r.student: r for r in reports}
 
 
@@ -204,5 +205,5 @@ def test_without_the_guard_the_same_tricks_would_pass(tmp_path, monkeypatch):
     (tmp_path / "x").mkdir()
     path = tmp_path / "x" / NB05.name
     nbformat.write(student(NB05, {A52: AST}), path)
-    report = grade_all([Job("x", path, NB05, str(path))], LIMITS, SOURCE_DIR, parallel=1)[0]
+    report = grade_all([Job(Student("x"), path, NB05, str(path))], LIMITS, parallel=1)[0]
     assert {e.id: e.status for e in report.exercises}["5.2"] == PASSED

@@ -65,16 +65,24 @@ def add_grade_parser(subparsers: Any) -> None:
     """Registra la orden ``grade`` en la línea de órdenes (``python -m lab grade``)."""
     parser = subparsers.add_parser(
         "grade", help="corrige cuadernos de ejercicios o una clase entera",
-        description="Corrige cuadernos de ejercicios, o una clase entera (una carpeta con una subcarpeta por "
-                    "estudiante), reconstruyéndolos desde su fuente y con comprobaciones ocultas.")
+        description="Corrige cuadernos de ejercicios, o una clase entera: la descarga de Moodle o de Canvas (en zip o "
+                    "descomprimida) o una carpeta con una subcarpeta por estudiante. Cada cuaderno se reconoce por su "
+                    "contenido, se reconstruye desde su fuente y se corrige con comprobaciones ocultas.")
     parser.add_argument("paths", nargs="*", default=[str(STUDENT_DIR)],
-                        help=f"cuadernos, carpetas de cuadernos o una carpeta de entregas "
+                        help=f"cuadernos, carpetas de cuadernos, una carpeta de entregas o el zip de una descarga "
                              f"(por defecto {STUDENT_DIR.relative_to(ROOT)})")
     add_limit_options(parser)
     add_option(parser, "--parallel", dest="parallel", type=int, default=None, metavar="N",
                help="kernels de Jupyter a la vez (por defecto, tantos como núcleos tiene la máquina)")
     parser.add_argument("--out", type=Path, default=ROOT / "output" / "notas", metavar="CARPETA",
-                        help="carpeta donde escribir notas.csv, notas.json, notas.xml y devoluciones/ (output/notas)")
+                        help="carpeta donde escribir notas.csv, notas-hoja.csv, notas.json, notas.xml y devoluciones/ "
+                             "(output/notas)")
+    parser.add_argument("--assignment", default="", metavar="TAREA",
+                        help="título de la columna de la nota en el CSV de Canvas: el de la tarea (por defecto, el "
+                             "cuaderno corregido; si no coincide, Canvas deja elegir la tarea al importar)")
+    parser.add_argument("--max-grade", dest="max_grade", type=float, default=None, metavar="PUNTOS",
+                        help="lleva la nota de notas.csv a esta escala: la calificación máxima de la tarea en el aula "
+                             "virtual (por defecto, la suma de puntos)")
     parser.set_defaults(func=_run("grade"))
 
 

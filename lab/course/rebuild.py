@@ -20,12 +20,10 @@ import ast
 import copy
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 
-from lab.course.release import (HIDDEN_TAG, MARKER_RE, SOLUTION_TAG, SOURCE_DIR, _python_source, exercise_of,
-                                is_check, strip_regions)
+from lab.course.release import HIDDEN_TAG, MARKER_RE, SOLUTION_TAG, _python_source, exercise_of, is_check, strip_regions
 from lab.errors import LabError
 
 POINTS_TAG = "puntos:"
@@ -80,19 +78,6 @@ def source_role(cell: dict) -> str:
     if is_check(cell):
         return CHECK
     return ANSWER if is_answer(cell) else INSTRUCTOR
-
-
-def find_source(name: str, source_dir: Path = SOURCE_DIR) -> Path | None:
-    """La fuente de un cuaderno entregado: el mismo nombre o, si no, el mismo prefijo ``NN-``."""
-    exact = Path(source_dir) / Path(name).name
-    if exact.is_file():
-        return exact
-    prefix = re.match(r"(\d\d)[-_ ]", Path(name).name)
-    if prefix:
-        found = sorted(Path(source_dir).glob(f"{prefix.group(1)}-*.ipynb"))
-        if len(found) == 1:
-            return found[0]
-    return None
 
 
 def _title(cells: list, exercise: str) -> str:
