@@ -71,7 +71,7 @@ def _completions(queue, task_id: str) -> list:
 
 
 class StuckWorker(SimpleWorker):
-    """``worker-a`` se queda colgado en su tarea hasta que el test suelta ``release``; los demás la hacen al momento."""
+    """``worker-a`` se cuelga en su tarea hasta que el test suelta ``release``; los demás la hacen al momento."""
 
     def __init__(self, *args, release: threading.Event, started: threading.Event, **kwargs):
         super().__init__(*args, **kwargs)

@@ -59,7 +59,8 @@ class BaseWorker:
         self.retry, self.health_policy = RetryPolicy.coerce(retry), HealthPolicy.coerce(health_policy)
         self.sleep, self.clock, self.quality, self.poll_interval = sleep, clock, quality, poll_interval
         lease, limit = queue.lease_timeout, self.health_policy.task_time_limit   # late 3 veces por cada uno
-        self.heartbeat_interval = heartbeat_interval or min(lease / 3 if lease else 1.0, limit / 3 if limit else 1.0)
+        by_limit = limit / 3 if limit else float("inf")
+        self.heartbeat_interval = heartbeat_interval or min(lease / 3 if lease else 1.0, by_limit)
         self.stale_after = self.health_policy.stale_limit(lease, self.heartbeat_interval)
         self.logger = get_worker_logger(worker_id, logger)
         self.stats = WorkerStats(history=history, window=self.health_policy.failure_window)

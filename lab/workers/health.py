@@ -25,7 +25,8 @@ class HealthPolicy:
     """Los límites de la salud de un worker; ``TypeError``/``ValueError`` si alguno no es válido.
 
     Con ``stale_after=None`` el límite es ``max(lease_timeout, 3 × heartbeat_interval, 10 s)``;
-    con ``task_time_limit=None`` no hay límite por intento (ni se rescata nada).
+    con ``task_time_limit=None`` no hay límite por intento (ni se rescata nada). Con límite, un intento
+    que lo pasa se rescata aunque avance despacio: ponlo por encima de la tarea legítima más lenta.
     """
 
     stale_after: float | None = None

@@ -65,7 +65,7 @@ class ProcessWorkerMixin:
             self._time_limit.kill = self._kill_overdue  # type: ignore[attr-defined]
 
     def _kill_overdue(self, job: Any, reason: str) -> None:
-        """Mata el hijo si sigue con el intento ``job`` que pasó de su límite (``RetryPolicy`` decide si se reintenta)."""
+        """Mata el hijo si sigue con ``job``, el intento que pasó de su límite (luego decide ``RetryPolicy``)."""
         if job in self._in_flight.jobs() and job.overdue:  # type: ignore[attr-defined]
             self.child.terminate(reason)
 
