@@ -205,10 +205,13 @@ class ChildProcess:
         da quien espera al hijo (el hilo del worker en ``run``, o ``close``).
         """
         process = self.process  # otro hilo (el del worker) puede estar sustituyéndolo
-        if process is not None and process.is_alive():
-            self._killed = reason
-            self._kill_at = time.monotonic() + (TERM_GRACE if grace is None else grace)
-            process.terminate()
+        try:
+            if process is not None and process.is_alive():
+                self._killed = reason
+                self._kill_at = time.monotonic() + (TERM_GRACE if grace is None else grace)
+                process.terminate()
+        except ValueError:  # el hilo del worker acaba de cerrarlo: ya no hay nada que matar
+            pass
 
     def _escalate(self) -> None:
         """SIGKILL al hijo si se le pidió salir con SIGTERM hace más de su plazo y sigue vivo."""
