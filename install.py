@@ -54,10 +54,11 @@ def version_text(info):
 
 def retry_hint(again, python):
     """La orden que hay que repetir con otro Python: la de make (``again``) o la de este fichero."""
+    version = python.replace("python", "")
     if again:
-        return "%s PYTHON=%s" % (again, python)
+        return "%s PYTHON=%s" % (again, '"py -%s"' % version if sys.platform == "win32" else python)
     if sys.platform == "win32":
-        return "py -%s install.py" % python.replace("python", "")
+        return "py -%s install.py" % version
     return "%s install.py" % python
 
 

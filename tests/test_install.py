@@ -41,6 +41,14 @@ def make_venv(python: Path | str, path: Path, *options: str) -> Path:
     return path
 
 
+def run_make(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``make -s ARGS`` en ``cwd``, sin lo que hereda de un make padre (``make test-fast VENV=...`` lo exporta)."""
+    if shutil.which("make") is None:
+        pytest.skip("no hay make")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VENV", "PYTHON")}
+    return subprocess.run(["make", "-s", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
     """Las líneas de stderr sin las de make ("make: *** [...] Error 1")."""
     return [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make")]
@@ -50,12 +58,9 @@ def stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
 
 @pytest.mark.parametrize("version", ["3.9", "3.6", "2.7"])
 def test_make_env_with_an_old_python_stops_with_one_spanish_line(version, tmp_path):
-    if shutil.which("make") is None:
-        pytest.skip("no hay make")
     python = pyenv_python(version)
     venv = tmp_path / ".venv"
-    result = subprocess.run(["make", "-s", "lab", f"PYTHON={python}", f"VENV={venv}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = run_make(ROOT, "lab", f"PYTHON={python}", f"VENV={venv}")
     assert result.returncode != 0
     (line,) = stderr_lines(result)
     assert line.startswith(f"❌ Hace falta Python 3.10 o posterior y {python} es Python {version}.")
@@ -224,11 +229,9 @@ def clone(tmp_path) -> Path:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_make_env_rebuilds_a_venv_without_pip_and_installs_the_course(clone):
-    if shutil.which("make") is None:
-        pytest.skip("no hay make")
     make_venv(sys.executable, clone / ".venv", "--without-pip")      # lo que deja Ubuntu sin python3-venv
     python = f"PYTHON={sys.executable}"
-    result = subprocess.run(["make", "-s", "env", python], cwd=clone, capture_output=True, text=True, timeout=840)
+    result = run_make(clone, "env", python, timeout=840)
     assert result.returncode == 0, result.stdout + result.stderr
     assert ".venv no tiene pip (se creó sin ensurepip): lo rehago" in result.stderr
     check = "import lab, redis, hiredis; print(lab.PROJECT_DIR)"
@@ -237,7 +240,7 @@ def test_make_env_rebuilds_a_venv_without_pip_and_installs_the_course(clone):
     run = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", check], cwd=clone / "notebooks",
                          capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == str(clone), run.stderr
-    again = subprocess.run(["make", "-s", "env", python], cwd=clone, capture_output=True, text=True, timeout=60)
+    again = run_make(clone, "env", python)
     assert (again.returncode, again.stderr) == (0, ""), "la segunda vez no reinstala nada"
 
 

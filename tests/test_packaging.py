@@ -153,6 +153,24 @@ def test_ci_runs_the_fast_tests_on_the_oldest_and_newest_python():
     assert "$(PY) -m pytest tests $(FAST_TESTS)" in makefile
 
 
+def test_ci_finds_each_python_or_says_how_to_get_it(tmp_path):
+    """find_python de .ci/run: el Python X.Y más nuevo de pyenv (o del PATH); si no hay, para con qué instalar."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    function = ci[ci.index("find_python() {"):ci.index("\n}\n", ci.index("find_python() {")) + 3]
+    (tmp_path / "versions" / "3.10.2" / "bin").mkdir(parents=True)
+    for version in ("3.10.2", "3.10.13"):
+        python = tmp_path / "versions" / version / "bin" / "python"
+        python.parent.mkdir(parents=True, exist_ok=True)
+        python.write_text("#!/bin/sh\n")
+    env = {"PYENV_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(["bash", "-c", function + "find_python 3.10"], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == str(tmp_path / "versions" / "3.10.13" / "bin" / "python")   # 3.10.13 > 3.10.2
+    run = subprocess.run(["bash", "-c", function + "find_python 3.99"], env=env, capture_output=True, text=True)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.strip() == ("❌ Falta Python 3.99 para la pasada de tests rápidos: pyenv install 3.99 "
+                                  "(o instala python3.99).")
+
+
 def test_design_card_layout_exists():
     for path in ("notebooks", "lab", "lab/workers", "lab/filters", "images", "tests", "environment.yml"):
         assert (ROOT / path).exists(), f"falta {path}"
