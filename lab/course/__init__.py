@@ -1,7 +1,10 @@
-"""Herramientas del profesorado: versiones del alumnado (``release``), corrector (``grade``) y barra de navegación (``nav``).
+"""Herramientas del curso: ``student``, ``release``, ``grade``, ``check`` y ``nav``.
 
-Ala de apoyo, no material del curso: se usan con ``python -m lab student|grade|nav``
-(o ``make student``, ``make grade``, ``make nav``).
+Cuadernos de ejercicios del alumnado (``student``), su copia del repositorio (``release``), el
+corrector (``grade``), la comprobación (``check``) y la barra de navegación (``nav``): un ala de
+apoyo, no material del curso. Se usan con ``python -m lab <orden>`` (o ``make student``, ``make
+grade``, ``make check``, ``make nav``). ``check`` es la del alumnado y funciona también en su
+copia, sin ``ejercicios/soluciones/``.
 """
 
 from lab import PROJECT_DIR

@@ -262,7 +262,8 @@ def release(src: Path = SOURCE_DIR, dest: Path = STUDENT_DIR, *, check: bool = F
     src, dest = Path(src), Path(dest)
     sources = sorted(src.glob("*.ipynb"))
     if not sources:
-        raise ReleaseError(f"No hay cuadernos .ipynb en {src}.")
+        raise ReleaseError(f"No hay cuadernos .ipynb en {src}: generar los cuadernos del alumnado es cosa de la copia "
+                           f"del profesorado (en la del alumnado ya están en notebooks/ejercicios/).")
     outcomes = []
     for source in sources:
         text = render(make_student(nbformat.read(source, as_version=4), source.name))

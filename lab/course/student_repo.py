@@ -132,6 +132,10 @@ def _without_outputs(path: Path) -> bytes:
 
 def build(folder: Path, root: Path = ROOT, source_dir: Path = SOURCE_DIR, with_guide: bool = False) -> list[str]:
     """Escribe la copia del alumnado en ``folder`` (que debe existir) y devuelve las rutas escritas."""
+    sources = sorted(Path(source_dir).glob("*.ipynb"))
+    if not sources:
+        raise ReleaseError(f"No hay cuadernos .ipynb en {source_dir}: la copia del alumnado se hace desde la del "
+                           f"profesorado.")
     written = []
     for rel in student_files(project_files(root), with_guide):
         path = root / rel
@@ -149,10 +153,6 @@ def build(folder: Path, root: Path = ROOT, source_dir: Path = SOURCE_DIR, with_g
     if not with_guide:
         _write(folder, GUIDE, GUIDE_NOTE)
         written.append(GUIDE)
-    sources = sorted(Path(source_dir).glob("*.ipynb"))
-    if not sources:
-        raise ReleaseError(f"No hay cuadernos .ipynb en {source_dir}: la copia del alumnado se hace desde la del "
-                           f"profesorado.")
     student_dir = STUDENT_DIR.relative_to(ROOT).as_posix()
     for source in sources:
         rel = f"{student_dir}/{source.name}"
