@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 
 from lab.filters import BlurFilter, BrightnessFilter, FilterPipeline, SharpenFilter
-from lab.filters.basic import _brightness_lut
+from lab.filters.lut import brightness_lut
 
 BLUR_RADIUS, BRIGHTNESS, QUALITY = 3, 1.3, 90
 
@@ -35,7 +35,7 @@ def plain_task(job: tuple[str, str]) -> float:
     with Image.open(source) as image:
         image.load()
     image = image.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
-    image = image.point(_brightness_lut(BRIGHTNESS, "".join(image.getbands())))
+    image = image.point(brightness_lut(BRIGHTNESS, "".join(image.getbands())))
     image = image.filter(ImageFilter.SHARPEN)
     image.save(target, quality=QUALITY)
     return time.perf_counter() - start

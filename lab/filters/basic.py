@@ -10,15 +10,14 @@ diga otra cosa, el modo de salida es: ``L``→``L``, ``LA``→``LA``, ``RGB``→
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
-from functools import lru_cache
 
 from PIL import Image, ImageEnhance, ImageFilter
 
 from lab.errors import FilterSpecError
 from lab.filters.base import Filter
-from lab.filters.validation import check_param
+from lab.filters.lut import brightness_lut
+from lab.filters.validation import check_param, check_output_size
 from lab.imagefiles.modes import WORKING_MODES, has_alpha, to_working_mode
 
 _DIRECT_TO_L = frozenset({"1", "L", "RGB", "CMYK", "P"})
@@ -29,19 +28,6 @@ MAX_BLUR_RADIUS = 1000
 MAX_FACTOR = 255
 MAX_SIDE = 65535
 MAX_SCALE = 100
-
-
-@lru_cache(maxsize=64)
-def _brightness_lut(factor: float, bands: str) -> tuple[int, ...]:
-    """Tabla de ``Image.point`` idéntica a ``ImageEnhance.Brightness`` (aritmética float32).
-
-    Pillow calcula ``trunc(float32(factor) * v)`` en precisión simple; lo imitamos redondeando
-    a float32 con ``struct`` para obtener exactamente los mismos bytes. El canal alfa no cambia.
-    """
-    f32 = struct.unpack("f", struct.pack("f", factor))[0]
-    table = [min(255, int(struct.unpack("f", struct.pack("f", f32 * v))[0])) for v in range(256)]
-    identity = list(range(256))
-    return tuple(v for band in bands for v in (identity if band == "A" else table))
 
 
 @dataclass(frozen=True)
@@ -68,7 +54,7 @@ class BlurFilter(Filter):
 class BrightnessFilter(Filter):
     """Brillo: multiplica cada canal de color por ``factor`` (> 0 y <= 255; 1.0 deja la imagen igual).
 
-    Da los mismos bytes que ``ImageEnhance.Brightness`` pero con una tabla (``Image.point``),
+    Da los mismos bytes que ``ImageEnhance.Brightness`` pero con una tabla (``Image.point``, en ``lut.py``),
     unas cinco veces más rápido. Con ``factor`` 255 todo valor >= 1 ya llega a 255, así que un
     factor mayor no cambiaría nada (y uno enorme desbordaría el float32 de la tabla): el límite
     es ``MAX_FACTOR``. Modo de salida: el de trabajo; el alfa se conserva intacto.
@@ -83,7 +69,7 @@ class BrightnessFilter(Filter):
 
     def apply(self, image: Image.Image) -> Image.Image:
         image = to_working_mode(image)
-        return image.point(_brightness_lut(self.factor, "".join(image.getbands())))
+        return image.point(brightness_lut(self.factor, "".join(image.getbands())))
 
 
 @dataclass(frozen=True)
@@ -197,14 +183,5 @@ class ResizeFilter(Filter):
     def apply(self, image: Image.Image) -> Image.Image:
         if image.mode not in WORKING_MODES and image.mode != "CMYK":
             image = to_working_mode(image)
-        size = self.target_size(image.size)
-        if max(size) > MAX_SIDE:
-            raise FilterSpecError(
-                f"ResizeFilter: la salida de {size[0]}x{size[1]} píxeles tiene un lado de más de "
-                f"{MAX_SIDE} píxeles; usa un tamaño o una escala menor")
-        limit = Image.MAX_IMAGE_PIXELS
-        if limit and size[0] * size[1] > limit:
-            raise FilterSpecError(
-                f"ResizeFilter: la salida de {size[0]}x{size[1]} píxeles supera el límite de "
-                f"Pillow ({limit} píxeles); usa un tamaño o una escala menor")
+        size = check_output_size(self, self.target_size(image.size), MAX_SIDE)
         return image.resize(size, Image.Resampling.BICUBIC)

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from PIL import Image
+
 from lab.checks import is_integer, is_real
 from lab.errors import FilterSpecError
 
@@ -140,3 +142,22 @@ def check_param(owner: Any, param: str, *, minimum: float, maximum: float | None
         raise FilterSpecError(
             f"{type(owner).__name__}: {param!r} debe ser {allowed} y recibió {shown(original)}")
     object.__setattr__(owner, param, value)
+
+
+def check_output_size(owner: object, size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """Devuelve ``size`` si una imagen de ese tamaño se puede crear y guardar; si no, ``FilterSpecError``.
+
+    Rechaza un lado de más de ``max_side`` píxeles (el mayor que admite JPEG) y más píxeles que
+    ``Image.MAX_IMAGE_PIXELS`` (para no agotar la memoria), nombrando el filtro ``owner``.
+    """
+    name = type(owner).__name__
+    if max(size) > max_side:
+        raise FilterSpecError(
+            f"{name}: la salida de {size[0]}x{size[1]} píxeles tiene un lado de más de "
+            f"{max_side} píxeles; usa un tamaño o una escala menor")
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and size[0] * size[1] > limit:
+        raise FilterSpecError(
+            f"{name}: la salida de {size[0]}x{size[1]} píxeles supera el límite de "
+            f"Pillow ({limit} píxeles); usa un tamaño o una escala menor")
+    return size
