@@ -69,6 +69,16 @@ def project_files(root: Path = ROOT) -> list[str]:
                               for part in p.relative_to(root).parts))
 
 
+def untracked_files(root: Path = ROOT) -> list[str]:
+    """Los ficheros nuevos que git aún no sigue (ni ignora): no van en la copia, y conviene saberlo."""
+    try:
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--others", "--exclude-standard"],
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted(p for p in done.stdout.decode("utf-8").split("\0") if p) if done.returncode == 0 else []
+
+
 def student_files(files: list[str], with_guide: bool = False) -> list[str]:
     """Los ficheros de ``files`` que van en la copia del alumnado (sin los de ``notebooks/ejercicios/``, que se generan)."""
     student_dir = STUDENT_DIR.relative_to(ROOT).as_posix() + "/"
@@ -207,4 +217,8 @@ def command(args: argparse.Namespace) -> int:
         return 1
     print(f"Copia del alumnado en {args.dest}: {len(files)} ficheros, sin soluciones ni comprobaciones ocultas "
           f"(buscadas línea a línea){'; con la guía del profesorado' if args.with_guide else ''}.")
+    new = student_files(untracked_files(), args.with_guide)
+    if new:
+        print(f"⚠ {len(new)} fichero(s) que git aún no sigue no van en la copia (añádelos con git add y repite si "
+              f"hacen falta): {', '.join(new[:5])}{' ...' if len(new) > 5 else ''}")
     return 0
