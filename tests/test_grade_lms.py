@@ -170,3 +170,15 @@ def test_collect_unwraps_a_download_folder_ignores_unsafe_zip_paths_and_reads_cp
     assert found.is_class and found.lms == MOODLE and not found.strays
     assert [s.label for s in found.students] == ["Ana (1001)", "Núria Puig (1002)"]
     assert not (tmp_path / "fuera.ipynb").exists() and not (tmp_path / "tmp" / "fuera.ipynb").exists()
+
+
+def test_a_stray_notebook_beside_the_student_folders_keeps_class_mode_and_is_listed(tmp_path):
+    _write(tmp_path / "ENTREGAS", {"ana/05-Varios.ipynb": "{}", "bruno/entrega.ipynb": "{}", "suelto.ipynb": "{}",
+                                   "carla/.ipynb_checkpoints/05-Varios-checkpoint.ipynb": "{}"})
+    (tmp_path / "ENTREGAS" / "dani").mkdir()
+    found = collect([tmp_path / "ENTREGAS"], tmp_path / "tmp")
+    assert found.is_class and found.lms == ""
+    assert [s.label for s in found.students] == ["ana", "bruno", "carla", "dani"]
+    assert [s.label.rsplit("/", 1)[-1] for s in found.strays] == ["suelto.ipynb"]
+    assert found.strays[0].reason.startswith("no está en la carpeta de ningún estudiante")
+    assert found.system_files == 1
