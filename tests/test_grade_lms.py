@@ -182,3 +182,18 @@ def test_a_stray_notebook_beside_the_student_folders_keeps_class_mode_and_is_lis
     assert [s.label.rsplit("/", 1)[-1] for s in found.strays] == ["suelto.ipynb"]
     assert found.strays[0].reason.startswith("no está en la carpeta de ningún estudiante")
     assert found.system_files == 1
+
+
+def test_two_copies_of_the_same_notebook_grade_the_newest_and_note_the_other(course, tmp_path):
+    import os
+
+    from lab.course.gradebook import make_jobs
+    from lab.course.identify import load_sources
+
+    _write(tmp_path / "ENTREGAS", {"ana/01-Prueba.ipynb": course["1.1"], "ana/Copia de 01-Prueba.ipynb": course["resuelto"],
+                                   "bruno/01-Prueba.ipynb": course["1.2"]})
+    os.utime(tmp_path / "ENTREGAS" / "ana" / "01-Prueba.ipynb", (1, 1))  # la más antigua
+    found = collect([tmp_path / "ENTREGAS"], tmp_path / "tmp")
+    jobs = make_jobs(found, load_sources(course["fuentes"]), course["fuentes"])
+    ana = [(Path(j.label).name, j.source is not None, j.reason[:18]) for j in jobs if j.student.name == "ana"]
+    assert ana == [("Copia de 01-Prueba.ipynb", True, ""), ("01-Prueba.ipynb", False, "otra entrega de 01")]
