@@ -18,9 +18,10 @@ from lab.cli.spanish import spanish_argparse
 from lab.course import commands as course_commands
 from lab.errors import LabError
 from lab.notebook import demos
+from lab.room import commands as room_commands
 
 #: Módulos con órdenes, en el orden en que aparecen en la ayuda.
-COMMANDS = (demos, queue_commands, redis_command, course_commands, bench)
+COMMANDS = (demos, queue_commands, redis_command, room_commands, course_commands, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

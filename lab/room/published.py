@@ -17,7 +17,7 @@ from typing import Any
 from lab.checks import is_integer, is_real
 from lab.room.machine import NAME_PATTERN
 
-__all__ = ["MAX_RECORD_BYTES", "MAX_CORES", "clean_machine", "clean_measurement", "clean_presence",
+__all__ = ["MAX_RECORD_BYTES", "MAX_CORES", "LOST_AFTER", "clean_machine", "clean_measurement", "clean_presence",
            "safe_text", "plain_label", "shown_name"]
 
 MAX_RECORD_BYTES = 16_384     # una ficha de verdad ocupa menos de 2 KB
@@ -25,6 +25,7 @@ MAX_CORES = 1024
 MAX_POINTS = 64
 MAX_TEXT = 80
 PRESENCE_STATES = ("measuring", "working", "left", "out")
+LOST_AFTER = 10.0         # segundos sin señal para dar un portátil por perdido
 
 
 class Rejected(ValueError):

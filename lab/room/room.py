@@ -22,20 +22,20 @@ from typing import Any, Callable
 from lab.checks import check_int
 from lab.errors import LabError, QueueConnectionError, QueueError
 from lab.room.machine import NAME_PATTERN
-from lab.room.published import clean_machine, clean_presence
+from lab.room.published import LOST_AFTER, clean_machine, clean_presence
+from lab.room.state import RoomSnapshot, snapshot
 from lab.room.synthetic import DEFAULT_SIZE, make_payloads
 from lab.workers.queue_api import Retention
 from lab.workers.redis import RedisTaskQueue, safe_url
 from lab.workers.redis.connect import describe_redis_error, import_redis
 
-__all__ = ["Room", "NameInUse", "QUEUE_NAME", "LEASE_TIMEOUT", "MAX_ATTEMPTS", "RETENTION", "LOST_AFTER",
+__all__ = ["Room", "NameInUse", "QUEUE_NAME", "LEASE_TIMEOUT", "MAX_ATTEMPTS", "RETENTION",
            "check_room_url", "new_session"]
 
 QUEUE_NAME = "aula"
 LEASE_TIMEOUT = 10.0      # segundos sin latido para que una tarea vuelva a la cola
 MAX_ATTEMPTS = 5          # entregas de una tarea antes de darla por fallida (portátiles que se van)
 RETENTION = Retention(max_finished=50_000, max_age=None, max_events=150_000)   # una clase entera
-LOST_AFTER = 10.0         # segundos sin señal para dar un portátil por perdido
 MAX_MACHINES = 300        # fichas que se leen como mucho (un portátil malicioso podría crear miles)
 MAX_MARKS = 1000
 MAX_ENQUEUE = 100_000     # tareas por llamada a enqueue
@@ -67,6 +67,8 @@ class Room:
     (un portátil espera más: el del profesorado puede dormirse). Lanza ``QueueConnectionError`` si
     la URL no vale, la contraseña no es la buena o el servidor no responde.
     """
+
+    read_only = False
 
     def __init__(self, url: str, *, lease_timeout: float | None = None, reconnect_timeout: float = 30.0):
         self.url = check_room_url(url)
@@ -198,6 +200,10 @@ class Room:
         marks = self._call(lambda r: r.lrange(self.prefix + "log", -MAX_MARKS, -1))
         return {"machines": machines, "seen": seen, "marks": marks, "events": self.queue.timeline(),
                 "stats": self.queue.get_stats(), "now": self.server_time()}
+
+    def snapshot(self) -> RoomSnapshot:
+        """El estado validado del aula ahora (``state.snapshot`` de ``read()``)."""
+        return snapshot(self.read())
 
     def reset(self) -> None:
         """Vacía el aula (tareas, fichas, historial) y vuelve a configurar la cola igual."""

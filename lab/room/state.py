@@ -24,8 +24,7 @@ from typing import Any
 
 from lab.checks import is_real
 from lab.room.machine import NAME_PATTERN, machine_of
-from lab.room.published import Rejected, clean_machine, clean_presence, shown_name
-from lab.room.room import LOST_AFTER
+from lab.room.published import LOST_AFTER, Rejected, clean_machine, clean_presence, shown_name
 
 __all__ = ["RoomSnapshot", "snapshot", "summarize", "WINDOW", "STATE_LABELS"]
 
@@ -94,7 +93,8 @@ def snapshot(raw: dict[str, Any]) -> RoomSnapshot:
     marks = [m for m in map(_mark, raw.get("marks", [])) if m is not None]
     stats = raw.get("stats", {})
     queue = {key: int(stats.get(key, 0)) for key in ("total", "pending", "processing", "completed", "failed")}
-    return RoomSnapshot(machines, rejected, presence, events, marks, queue, now, dict(raw.get("extra", {})))
+    return RoomSnapshot(machines, rejected, presence, events, marks, queue, now,
+                        dict(raw["extra"]) if isinstance(raw.get("extra"), dict) else {})
 
 
 def _state(snap: RoomSnapshot, name: str) -> str:
