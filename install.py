@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Prepara el entorno virtual del curso (``.venv``) y, si algo falla, dice en una línea qué hacer.
 
-``make lab`` y ``make test`` lo ejecutan antes de nada (en Windows sin make: ``py install.py``).
+``make lab`` y ``make test`` lo ejecutan antes de nada; sin make: ``python3 install.py [lab|test]``.
 
 1. Revisa el entorno que haya: si su Python no arranca, es anterior a 3.10 o no tiene pip (lo que deja
    ``python3 -m venv`` en Ubuntu/WSL sin ``python3-venv``), lo borra y lo rehace con el Python que lo ejecuta.
@@ -184,11 +184,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Crea o repara el entorno del curso e instala lo que falta.")
     parser.add_argument("set", nargs="?", default="lab", choices=sorted(SETS),
                         help="lab: el curso (make lab); test: además las herramientas de test (make test)")
-    parser.add_argument("--venv", default=".venv", help="carpeta del entorno (por defecto .venv)")
+    parser.add_argument("--venv", default=".venv", help="carpeta del entorno, relativa a la del curso (.venv)")
     parser.add_argument("--again", help="la orden que hay que repetir, para los mensajes (p. ej. 'make lab')")
     args = parser.parse_args(argv)
-    venv = args.venv
-    again = args.again
+    os.chdir(ROOT)                                    # pip instala "." y las rutas de los mensajes son cortas
+    venv, again = args.venv, args.again
     try:
         problem = venv_problem(venv)
         if problem is not None:

@@ -90,6 +90,7 @@ def test_a_venv_that_does_not_serve_is_rebuilt_before_installing(kind, tmp_path,
     make_venv(sys.executable if kind == "sin-pip" else pyenv_python("3.9"), venv, "--without-pip")
     installed = []
     monkeypatch.setattr(install, "install", lambda venv, name: installed.append(name))
+    monkeypatch.chdir(ROOT)                                       # main() se va a la carpeta del curso
     assert install.main(["lab", "--venv", str(venv)]) == 0
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("⚠️ ") and line.endswith("lo rehago con Python %d.%d" % sys.version_info[:2])

@@ -146,7 +146,7 @@ def test_ci_runs_the_fast_tests_on_the_oldest_and_newest_python():
     """.ci/run pasa `make test-fast` con Python 3.10 y 3.13, cada uno en su entorno (que git ignora)."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert "for version in 3.10 3.13; do" in ci
-    assert 'make test-fast PYTHON="$python" VENV=".venv-$version"' in ci
+    assert 'make test-fast PYTHON="${pythons[$version]}" VENV=".venv-$version"' in ci
     assert ".venv-*/" in (ROOT / ".gitignore").read_text().splitlines()
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert 'FAST_TESTS := -m "not browser and not redis and not slow"' in makefile
