@@ -92,8 +92,9 @@ def plot_room_timeline(snap: RoomSnapshot, last: float | None = None) -> Figure:
         if mark["time"] >= t0 and mark["what"] != "joined":
             text, colour = _MARKS[mark["what"]]
             ax.axvline(mark["time"] - t0, color=colour, linestyle="--", linewidth=2.5)
-            ax.text(mark["time"] - t0, -0.6, f" {plain_label(mark['name'])} {text}", color=colour,
-                    fontsize=FONT["bar"], fontweight="bold", va="bottom", clip_on=False)
+            ax.text(mark["time"] - t0, 0.01, f" {plain_label(mark['name'])} {text} ", color=colour,
+                    fontsize=FONT["bar"], fontweight="bold", va="bottom", transform=ax.get_xaxis_transform(),
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     return fig
 
 
@@ -139,13 +140,14 @@ def plot_room_speedup(summary: dict[str, Any]) -> Figure:
     grid = np.linspace(1, max(top, 2), 200)
     ax.plot(grid, grid, color=GREY, linestyle="--", linewidth=2, label="Ideal: tantos × como workers")
     highest = 1.0
-    for colour, cores in zip(_GROUP_COLORS, shown):
+    for position, (colour, cores) in enumerate(zip(_GROUP_COLORS, shown)):
         group = groups[cores]
         ns, speedups = zip(*group["points"])
         highest = max(highest, *speedups)
         label = f"{cores} núcleo{'s' if cores != 1 else ''} físico{'s' if cores != 1 else ''} · " \
                 f"{group['machines']} portátil{'es' if group['machines'] != 1 else ''}"
-        jitter = (np.arange(len(ns)) % 5 - 2) * 0.03      # puntos iguales de varios portátiles, visibles
+        # Cada grupo un poco desplazado y cada portátil con su pizca: los puntos iguales se ven todos.
+        jitter = (position - (len(shown) - 1) / 2) * 0.08 + (np.arange(len(ns)) % 5 - 2) * 0.015
         ax.scatter(np.array(ns) + jitter, speedups, s=90, color=colour, alpha=0.75, edgecolor="white", zorder=3,
                    label=label if group["fraction"] is None else None)
         if group["fraction"] is not None:

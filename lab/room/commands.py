@@ -43,9 +43,10 @@ def cmd_join(args: argparse.Namespace) -> int:
 def cmd_enqueue(args: argparse.Namespace) -> int:
     """``room enqueue``: encola N tareas sintéticas."""
     from lab.room.room import Room
-    from lab.room.synthetic import DEFAULT_SIZE
+    from lab.room.synthetic import DEFAULT_SIZE, make_payloads
 
     size = DEFAULT_SIZE if args.size is None else args.size
+    make_payloads(1, size)                   # el tamaño se comprueba antes de conectar
     room = Room(args.url)
     ids = room.enqueue(args.count, size)
     _say(f"✅ {len(ids)} tareas sintéticas de {size}×{size} px encoladas en el aula de {room.description}"
