@@ -3,7 +3,7 @@
 - Sin ciclos de import a nivel de módulo (lo que se ejecuta al importar; los imports dentro de una
   función no cuentan para los ciclos).
 - El núcleo del curso (``lab.filters``, ``lab.imagefiles``, ``lab.core``, ``lab.workers``) no importa,
-  ni siquiera dentro de una función, las alas (``lab.course``, ``lab.bench``, ``lab.cli``,
+  ni siquiera dentro de una función, las alas (``lab.course``, ``lab.bench``, ``lab.cli``, ``lab.room``,
   ``lab.__main__``) ni los módulos de los cuadernos (``lab.notebook``); la E/S de imágenes
   (``lab.imagefiles``) no importa los filtros.
 - En la raíz de ``lab/`` hay como mucho 8 módulos además de ``__init__`` y ``__main__``.
@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
 CORE = ("lab.filters", "lab.imagefiles", "lab.core", "lab.workers")
-WINGS = ("lab.course", "lab.bench", "lab.cli", "lab.__main__", "lab.notebook")
+WINGS = ("lab.course", "lab.bench", "lab.cli", "lab.__main__", "lab.notebook", "lab.room")
 MAX_TOP_LEVEL = 8
 
 
@@ -160,7 +160,7 @@ NOTEBOOKS = sorted([*ROOT.glob("notebooks/**/*.ipynb"), *ROOT.glob("ejercicios/*
 #: Los módulos que un cuaderno puede importar: la API de la guía, los errores, las imágenes de ejemplo,
 #: los módulos de los cuadernos y las comprobaciones de los ejercicios.
 PUBLIC = ("lab", "lab.core", "lab.filters", "lab.workers", "lab.workers.redis", "lab.errors", "lab.images",
-          "lab.course.expect")
+          "lab.course.expect", "lab.room")
 IMPORT_RE = re.compile(r"^\s*from\s+(lab(?:\.\w+)*)\s+import\s+\(?([\w\s,]+?)\)?\s*(?:#.*)?$", re.MULTILINE)
 
 

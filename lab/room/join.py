@@ -18,7 +18,8 @@ from lab.room.room import Room, new_session
 
 __all__ = ["join_room", "RECONNECT_TIMEOUT"]
 
-RECONNECT_TIMEOUT = 300.0    # el portátil del profesorado puede dormirse unos minutos
+RECONNECT_TIMEOUT = 300.0    # lo que esperan los workers: el portátil del profesorado puede dormirse unos minutos
+PRESENCE_RECONNECT = 5.0     # lo que espera cada señal de vida del proceso principal antes de avisar
 
 
 def _reusable(previous: dict[str, Any] | None, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -47,7 +48,7 @@ def join_room(url: str, name: str, *, workers: int | None = None, measure: int |
         raise ValueError(f"--measure debe estar entre 0 (no medir) y {MAX_MEASURED} y recibió {measure}.")
     if cpus is not None:
         cpus = limit_cpus(cpus)
-    room = Room(url, reconnect_timeout=reconnect_timeout)
+    room = Room(url, reconnect_timeout=PRESENCE_RECONNECT)   # las señales no esperan: los workers sí
     session = new_session()
     info = machine_info(name, cpus)
     previous = room.published(name)

@@ -47,6 +47,7 @@ class PracticeRoom:
     """
 
     read_only = False
+    simulated = True
 
     def __init__(self, laptops: int = 4, *, lease_timeout: float = 3.0, measure: bool = True,
                  say: Callable[[str], Any] = print):

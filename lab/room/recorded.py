@@ -35,6 +35,7 @@ class RecordedRoom:
     """Un aula grabada: se mira (``snapshot``) pero no se toca."""
 
     read_only = True
+    simulated = True
     room = None
 
     def __init__(self, raw: dict[str, Any], source: str):

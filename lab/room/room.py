@@ -69,6 +69,7 @@ class Room:
     """
 
     read_only = False
+    simulated = False
 
     def __init__(self, url: str, *, lease_timeout: float | None = None, reconnect_timeout: float = 30.0):
         self.url = check_room_url(url)
