@@ -7,8 +7,6 @@ sigue siendo correcta para lo que queda.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from lab.errors import UnknownTaskError
@@ -67,7 +65,7 @@ def test_a_bad_retention_is_refused():
         Retention(max_age=float("nan"))
 
 
-@pytest.mark.parametrize("backend", ["memory", "redis"])
+@pytest.mark.parametrize("backend", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def test_100000_tasks_through_a_queue_with_retention_keep_memory_flat(backend, request):
     """Cota: con Retention(1000 terminadas, 5000 eventos) la cola guarda ≤ 1000 tareas y ≤ 5000
     eventos; en Redis, ≤ 1020 claves y < 1,5 MB (sin retención serían ~100.000 claves y ~140 MB)."""
@@ -90,9 +88,7 @@ def test_100000_tasks_through_a_queue_with_retention_keep_memory_flat(backend, r
     assert usage["tasks"] <= 1000 and usage["events"] <= 5000, usage
     if backend == "redis":
         assert usage["keys"] <= 1020 and usage["bytes"] < 1_500_000, usage
-    start = time.perf_counter()
     assert queue.audit() == []
-    assert time.perf_counter() - start < 5
 
 
 def test_100000_tasks_through_a_queue_made_with_defaults_keep_memory_flat(make_queue):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -122,6 +123,16 @@ def _short_task(task_id: str) -> str:
     return match.group(1) if match else task_id
 
 
+def _bar_edges(hatch: str | None) -> dict[str, str]:
+    """Borde blanco y, si la barra va rayada, rayado negro (``hatchcolor=`` existe desde matplotlib 3.11;
+    antes el rayado toma el color del borde, así que la barra rayada lleva borde negro)."""
+    if not hatch:
+        return {"edgecolor": "white"}
+    if matplotlib.__version_info__ >= (3, 11):
+        return {"edgecolor": "white", "hatchcolor": OKABE_ITO["black"]}
+    return {"edgecolor": OKABE_ITO["black"]}
+
+
 def plot_timeline(events: Iterable[Any], ax: Axes | None = None, now: float | None = None,
                   show_task_ids: bool = True) -> Figure:
     """Diagrama de Gantt: una fila por worker y una barra por tramo de trabajo, coloreada por resultado.
@@ -153,8 +164,7 @@ def plot_timeline(events: Iterable[Any], ax: Axes | None = None, now: float | No
         y = row[str(iv.worker_id)] - 0.4 + (lane + 0.5) * lane_height
         hatch = OUTCOME_HATCHES.get(iv.outcome)
         ax.barh(y, iv.end - iv.start, left=iv.start - t0, height=lane_height * (0.78 if depth == 1 else 0.88),
-                color=OUTCOME_COLORS[iv.outcome], edgecolor="white", linewidth=1.5, hatch=hatch,
-                hatchcolor=OKABE_ITO["black"] if hatch else None)
+                color=OUTCOME_COLORS[iv.outcome], linewidth=1.5, hatch=hatch, **_bar_edges(hatch))
         label = _short_task(iv.task_id)
         fits = (iv.end - iv.start) / (span * 1.02) * width_points > len(label) * font * 0.65 + 4
         if show_task_ids and fits and font >= 9:
