@@ -5,6 +5,7 @@ Cada test que corrige un cuaderno arranca un kernel (1-3 s por cuaderno).
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import sys
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from lab.course import release
 from lab.course.grade import PASSED, grade_notebook
@@ -125,6 +127,37 @@ def test_every_visible_check_first_asks_for_its_answer_and_ends_with_one_passed_
         assert re.fullmatch(rf'print\("✅ Comprobación {re.escape(exercise)}( [a-z])?: correcta"\)', code[-1]), \
             f"{exercise}: la comprobación acaba en {code[-1]!r}"
         assert cell.source.count("✅ Comprobación") == 1
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_errors_show_in_one_line_and_every_failed_check_says_why(path):
+    """``%xmode Minimal`` en la preparación (como las lecciones con errores a propósito) y la cabecera lo dice.
+
+    Sin traza, lo único que se ve de un ``assert`` que falla es su mensaje: ninguno va sin él.
+    """
+    nb = nbformat.read(path, as_version=4)
+    preparation = next(c for c in nb.cells if c.cell_type == "code")
+    assert "%xmode Minimal" in preparation.source.splitlines(), f"{path.name}: la preparación no pone %xmode Minimal"
+    assert "`%xmode Minimal`" in nb.cells[0].source and "`%xmode Context`" in nb.cells[0].source, \
+        f"{path.name}: la cabecera no dice que los errores van en una línea ni cómo ver la traza entera"
+    bare = []
+    for cell in nb.cells:
+        if is_check(cell):
+            tree = ast.parse(TransformerManager().transform_cell(cell.source))
+            bare += [f"{exercise_of(cell)}: {ast.unparse(node)[:80]}" for node in ast.walk(tree)
+                     if isinstance(node, ast.Assert) and node.msg is None]
+    assert not bare, f"{path.name}: assert sin mensaje (con %xmode Minimal solo diría «AssertionError»): {bare}"
+
+
+def test_in_class_checks_fit_on_a_projector():
+    """En clase, tras ejecutar la comprobación se ve su resultado: pocas líneas; la lógica, en lab.course.expect."""
+    for path in SOURCES:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if exercise_of(cell) in IN_CLASS and is_check(cell) and "comprobacion" in cell.metadata.get("tags", []):
+                code = [line for line in cell.source.splitlines()
+                        if line.strip() and not line.lstrip().startswith(("#", "from ", "import "))]
+                assert len(code) <= 5 and len(cell.source.splitlines()) <= 10, \
+                    f"{exercise_of(cell)}: la comprobación tiene {len(code)} líneas de código; en el proyector no cabe"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)

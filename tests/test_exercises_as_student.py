@@ -2,11 +2,12 @@
 
 Por cuaderno, en un solo kernel: la preparación y, sin respuestas, cada comprobación dice «falta tu solución»; *Run
 All* del cuaderno sin resolver (los errores no paran); después, ejercicio a ejercicio, sus comprobaciones siguen
-diciendo «falta tu solución», se escribe la respuesta de ``ejercicios/soluciones/`` en su celda, se ejecuta **solo**
+diciendo «falta tu solución» (en una línea, sin traza: ``%xmode Minimal``), se escribe la respuesta de ``ejercicios/soluciones/`` en su celda, se ejecuta **solo**
 esa celda y sus comprobaciones, y pasan con una línea ✅ cada una, sin repetir nada de arriba.
 
 Y las respuestas alternativas de los ejercicios con corrección delicada (4.1, 5.1, 5.2, 7.1): las correctas pasan
-todas las comprobaciones (también las ocultas) y cada error típico recibe el mensaje de *su* fallo.
+todas las comprobaciones (también las ocultas) y cada error típico recibe el mensaje de *su* fallo (también una
+respuesta en serie que pone a mano los contadores del filtro espía del 5.1: la comprobación no los lee de ahí).
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ class StudentKernel:
         self.manager.shutdown_kernel(now=True)
 
     def run(self, code: str) -> tuple[str, str | None]:
-        """Ejecuta ``code``; devuelve lo que escribió en stdout y ``"Nombre: mensaje"`` de su error (o ``None``)."""
+        """Ejecuta ``code``; devuelve lo que escribió en stdout y ``"Nombre: mensaje"`` de su error (o ``None``).
+
+        Las líneas que JupyterLab mostraría de ese error (su traza) quedan en ``self.shown``.
+        """
         out: dict = {"stdout": "", "error": None}
+        self.shown: list[str] = []
 
         def hook(msg):
             content = msg["content"]
@@ -52,6 +57,7 @@ class StudentKernel:
                 out["stdout"] += content["text"]
             elif msg["msg_type"] == "error":
                 out["error"] = f"{content['ename']}: {content['evalue']}"
+                self.shown = [line for line in "\n".join(content["traceback"]).splitlines() if line.strip()]
 
         try:
             self.client.execute_interactive(code, timeout=TIMEOUT, output_hook=hook, stop_on_error=False)
@@ -97,6 +103,7 @@ def test_a_student_runs_all_then_answers_each_exercise_running_only_its_cells(so
         for i in indices:
             error = kernel.run(cells[i].source)[1]
             assert missing_answer(error, exercise), f"{exercise}, celda {i} sin resolver: {error}"
+            assert len(kernel.shown) == 1, f"{exercise}, celda {i} sin resolver: una traza de {len(kernel.shown)} líneas"
         answers = [i for i, c in enumerate(cells) if exercise_of(c) == exercise and c.cell_type == "code"
                    and solved.cells[i].source != c.source]
         assert answers, f"{exercise} no tiene celda de respuesta"
@@ -195,6 +202,11 @@ THREADS = {
         t.start()
     for t in threads:
         t.join()''',
+    "forged-counters": '''    for w in workers:  # en serie, y después pone a mano los contadores del filtro que recibe
+        t = threading.Thread(target=w.start)
+        t.start()
+        t.join()
+    pipeline.peak, pipeline.threads, pipeline.idle = n_workers, set(range(n_workers)), 0''',
     "called-target": '''    threads = [threading.Thread(target=w.start()) for w in workers]
     for t in threads:
         t.start()
@@ -304,6 +316,7 @@ ALTERNATIVES = {
         ("5.1", threads_answer("join-in-start-loop"), "¿Haces join() en el mismo bucle que start()?"),
         ("5.1", threads_answer("shared-lock"), "esperando su turno"),
         ("5.1", threads_answer("called-target"), "en el hilo principal"),
+        ("5.1", threads_answer("forged-counters"), "¿Haces join() en el mismo bucle que start()?"),
         ("5.2", SCALING.format(efficiency="speedup / workers"), None),
         ("5.2", SCALING.format(efficiency="speedup / min(workers, os.cpu_count() or 1)"), "(S/p)"),
     ],

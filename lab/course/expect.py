@@ -2,7 +2,9 @@
 
 Las comprobaciones lo importan en cada celda (``from lab.course.expect import same``) y el
 corrector lo borra de ``sys.modules`` antes de cada una (``lab.course.guard``): así siempre se
-usa el código de este fichero, aunque una respuesta haya cambiado la copia ya importada.
+usa el código de este fichero, aunque una respuesta haya cambiado la copia ya importada. Una
+comprobación larga vive aquí como función (``check_run_in_threads``, la del 5.1, que se hace en
+clase): en la celda quedan unas pocas líneas y el resultado se ve en el proyector.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import math
 import sys
 import threading
 import time
+import types
 from collections import Counter, OrderedDict, defaultdict
+from pathlib import Path
 from typing import Any
 
 _NUMBERS = (int, float)
@@ -72,7 +76,7 @@ def same(actual: Any, expected: Any) -> bool:
 
 
 class Overlap:
-    """Un «filtro» para las comprobaciones: apunta qué hilos lo aplican, cuántos a la vez y quién espera turno.
+    """Lo que apunta el «filtro» espía del 5.1: qué hilos lo aplican, cuántos a la vez y quién espera turno.
 
     Los ``n`` primeros que llegan se esperan entre sí (como mucho ``wait`` segundos): si los
     workers trabajan a la vez, se juntan enseguida y el pico llega a ``n``; si van de uno en
@@ -82,9 +86,10 @@ class Overlap:
     si los hilos van uno tras otro (``join()`` junto a ``start()``), más de 0 si están
     arrancados pero esperan su turno (un cerrojo compartido). Cada imagen tarda al menos
     ``hold`` segundos: quien vuelve sin esperar a sus hilos vuelve con el lote a medias.
-    """
 
-    name = "solape"
+    La respuesta no recibe este objeto sino ``probe()``, que solo tiene ``name`` y ``apply``:
+    lo apuntado no es un atributo del filtro que recibe.
+    """
 
     def __init__(self, n: int, wait: float = 2.0, hold: float = 0.02):
         self.n, self.wait, self.hold = n, wait, hold
@@ -94,6 +99,10 @@ class Overlap:
         self._lock = threading.Lock()
         self._together = threading.Event()
         self._gave_up = False
+
+    def probe(self) -> Any:
+        """El filtro que se pasa a la respuesta como ``pipeline``: ``name`` y ``apply(image)``, nada más."""
+        return types.SimpleNamespace(name="solape", apply=lambda image: self.apply(image))
 
     def apply(self, image: Any) -> Any:
         """Devuelve una copia de la imagen tras apuntar el hilo y la concurrencia."""
@@ -120,3 +129,62 @@ class Overlap:
     def on_main_thread(self) -> bool:
         """``True`` si algún trabajo se hizo en el hilo principal (sin ``threading.Thread``)."""
         return threading.main_thread().ident in self.threads
+
+
+def _require(condition: bool, message: str) -> None:
+    """Lanza ``AssertionError(message)`` si no se cumple ``condition`` (también con ``python -O``)."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_run_in_threads(run_in_threads: Any, queue: Any, n_workers: int = 3) -> None:
+    """La comprobación del 5.1: ``run_in_threads`` reparte ``queue`` entre ``n_workers`` hilos que trabajan a la vez.
+
+    Llama a ``run_in_threads(filtro espía, queue, n_workers=n_workers)`` (el espía es un
+    ``Overlap``) y mira, en este orden: que devuelve una lista de ``n_workers`` ``SimpleWorker``
+    con ids ``worker-0``, ``worker-1``...; que ninguna imagen se procesó en el hilo principal;
+    que al volver no queda ninguna tarea a medias y los workers están parados (esperó a sus
+    hilos); que los ``n_workers`` trabajaron a la vez, cada uno en su hilo (si no, dice por
+    qué: en serie por un ``join()`` dentro del bucle de ``start()``, o en fila por un cerrojo);
+    y que todas las tareas de ``queue`` acaban completadas por esos workers, con su imagen de
+    salida. Lanza ``AssertionError`` con el mensaje del primer fallo. Decide con lo que apunta
+    aquí mismo, no con atributos del filtro que recibe la respuesta.
+    """
+    from lab.workers import SimpleWorker  # aquí, no arriba: el resto de comprobaciones no necesita los workers
+
+    total, ids_ok = len(queue.tasks()), [f"worker-{i}" for i in range(n_workers)]
+    spy = Overlap(n_workers)
+    workers = run_in_threads(spy.probe(), queue, n_workers=n_workers)
+    on_return = queue.get_stats()  # justo al volver: si esperó a sus hilos, ya no queda nada por hacer
+    _require(type(workers) is list and len(workers) == n_workers,
+             f"Debería devolver una lista de {n_workers} workers y devolvió {workers!r}")
+    _require(all(type(w) is SimpleWorker for w in workers),
+             f"La lista debería tener los {n_workers} SimpleWorker que has creado")
+    ids = [w.worker_id for w in workers]
+    _require(same(ids, ids_ok), f"Los ids deberían ser {', '.join(ids_ok)} y son {ids}")
+    _require(not spy.on_main_thread, "Alguna imagen se procesó en el hilo principal: ¿llamas a worker.start() tú "
+                                     "mismo? Pásalo como target de un threading.Thread y arranca el hilo.")
+    unfinished = on_return["pending"] + on_return["processing"]
+    _require(unfinished == 0, f"run_in_threads volvió con {unfinished} de las {total} tareas sin terminar: sus hilos "
+                              f"seguían trabajando. Espera a todos con join() antes de devolver los workers.")
+    _require(all(w.state == "stopped" for w in workers),
+             "Algún worker seguía en marcha cuando run_in_threads ya había vuelto: espera a todos sus hilos con join().")
+    if spy.idle:
+        why = (f"había {spy.idle} hilo(s) más arrancados, pero parados esperando su turno. ¿Un cerrojo (Lock) "
+               f"alrededor de worker.start()? Sobra: la cola ya es segura con varios hilos, y el cerrojo los pone en fila.")
+    else:
+        why = ("mientras el primero trabajaba no había ningún otro hilo en marcha. ¿Haces join() en el mismo bucle "
+               "que start()? Así van en serie: arranca todos y después espéralos.")
+    _require(spy.peak == n_workers and len(spy.threads) == n_workers,
+             f"Los {n_workers} workers no trabajaron a la vez (como mucho {spy.peak}, en {len(spy.threads)} "
+             f"hilo(s)): {why}")
+    stats = queue.get_stats()
+    counts = [stats["completed"], stats["failed"], stats["pending"], stats["processing"]]
+    _require(same(counts, [total, 0, 0, 0]), f"Las {total} tareas deberían estar completadas: {stats}")
+    done = sum(w.get_stats()["tasks_completed"] for w in workers)
+    _require(same(done, total), f"Entre los {n_workers} workers deberían sumar {total} tareas y suman {done}")
+    tasks = queue.tasks()
+    _require({t.worker_id for t in tasks} <= set(ids), "Hay tareas procesadas por workers que no son los tuyos")
+    _require(queue.audit() == [], f"La cola no cuadra: {queue.audit()}")
+    missing = [t.payload["output_path"] for t in tasks if not Path(t.payload["output_path"]).exists()]
+    _require(not missing, f"Faltan {len(missing)} imágenes de salida, por ejemplo {missing[0] if missing else ''}")

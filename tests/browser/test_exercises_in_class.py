@@ -4,8 +4,11 @@ Para cada ejercicio marcado **en clase** en ``notebooks/ejercicios/``: Run All c
 resolver (las comprobaciones fallan con «falta tu solución» y JupyterLab para ahí), escribir la
 respuesta (la de ``ejercicios/soluciones/``, sin las marcas ``BEGIN/END SOLUTION``) en su celda,
 ejecutar solo esa celda y después cada una de sus comprobaciones, sin volver a ejecutar nada de
-arriba. Cada comprobación debe pasar e imprimir su línea ✅. Las capturas quedan en
-``test-artifacts/browser/<test>/``: la de después de las comprobaciones es la que hay que mirar.
+arriba. Cada comprobación debe pasar e imprimir su línea ✅. En el proyector, sin resolver, la
+comprobación dice «falta tu solución» en una sola línea (sin traza) y cada celda de comprobación
+cabe entera en la pantalla con su salida: tras ejecutarla se ve el resultado, no solo el código.
+Las capturas quedan en ``test-artifacts/browser/<test>/``: la de después de las comprobaciones es
+la que hay que mirar.
 """
 
 from __future__ import annotations
@@ -51,6 +54,25 @@ def _checks(cell) -> bool:
     return any(tag.startswith("comprobacion") for tag in cell.metadata.get("tags", []))
 
 
+# Alto de la celda y de la zona visible del cuaderno (el primer antepasado con barra de desplazamiento), en px.
+FIT_JS = """(cell) => {
+  let view = cell.parentElement;
+  while (view && !/(auto|scroll)/.test(getComputedStyle(view).overflowY)) view = view.parentElement;
+  return {cell: cell.getBoundingClientRect().height, view: view ? view.clientHeight : window.innerHeight};
+}"""
+# El texto que se ve en las salidas de error de una celda (la traza, tal como la pinta JupyterLab).
+ERROR_TEXT_JS = """(cell) => [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+  .map((o) => o.innerText).join('\\n')"""
+
+
+def assert_fits(ui, index: int, when: str) -> None:
+    """La celda ``index``, código y salida, cabe en la zona visible del cuaderno (un proyector de 768 px)."""
+    size = ui.cell_node(index).evaluate(FIT_JS)
+    assert size["cell"] <= size["view"], (
+        f"{when}, la celda {index} mide {size['cell']:.0f} px y en pantalla caben {size['view']:.0f}: en el "
+        f"proyector no se ven a la vez el código y su resultado")
+
+
 EXERCISES = in_class_exercises()
 
 
@@ -78,6 +100,12 @@ def test_in_class_exercise_passes_once_answered(page, lab_server, shots, name, e
     if first_check is not None:  # Run All llegó a la comprobación: sin respuesta, debe decirlo
         assert first_check["error"] and "falta tu solución" in first_check["error"], (
             f"Sin respuesta, la comprobación de {exercise} dice {first_check['error']!r}, no «falta tu solución»")
+        shown = [line for line in ui.cell_node(first_check["index"]).evaluate(ERROR_TEXT_JS).splitlines()
+                 if line.strip()]
+        assert len(shown) == 1 and "falta tu solución" in shown[0], (
+            f"Sin respuesta, la comprobación de {exercise} debería mostrar una sola línea con «falta tu solución» "
+            f"y muestra {len(shown)}: {shown[:3]}...")
+        assert_fits(ui, first_check["index"], "Sin resolver")
     ui.screenshot("sin-resolver", ui.cell_node(checks[0]["index"]))
 
     for cell, source in zip(answers, sources):
@@ -91,3 +119,4 @@ def test_in_class_exercise_passes_once_answered(page, lab_server, shots, name, e
         assert not ran["error"], (f"Con la respuesta escrita y ejecutada (sin volver a ejecutar lo de arriba), "
                                   f"la comprobación de la celda {cell['index']} falla: {ran['error']}")
         assert "✅" in ran["text"], f"La comprobación de la celda {cell['index']} pasa sin decirlo: {ran['text']!r}"
+        assert_fits(ui, cell["index"], "Resuelto")
