@@ -82,11 +82,12 @@ def plot_room_timeline(snap: RoomSnapshot, last: float | None = None) -> Figure:
     since = -np.inf if last is None else snap.now - last
     events = [{"time": e["time"], "task_id": e["task_id"], "state": e["state"], "attempt": e["attempt"],
                "worker_id": e["machine"] or "(otros)"} for e in snap.events if e["time"] >= since]
+    title = "Línea de tiempo del aula por portátil"
+    if not any(e["state"] == "processing" for e in events):
+        return empty_note(new_figure((12, 4.5))[1], title)
     fig = plots.plot_timeline(events, now=snap.now, show_task_ids=len(events) < 120)
     ax = fig.axes[0]
-    if not any(e["state"] == "processing" for e in events):
-        return fig
-    style_axes(ax, "Línea de tiempo del aula por portátil", "Segundos desde la primera tarea")
+    style_axes(ax, title, "Segundos desde la primera tarea")
     t0 = min(e["time"] for e in events)
     for mark in snap.marks:
         if mark["time"] >= t0 and mark["what"] != "joined":

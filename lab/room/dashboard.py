@@ -19,8 +19,9 @@ __all__ = ["room_html", "best_speedup"]
 _PANEL = 'class="lab-room" style="font-size:18px;line-height:1.4"'
 _CELL = 'style="padding:3px 8px;text-align:left;white-space:nowrap"'
 _NUMBER = 'style="padding:3px 8px;text-align:right;white-space:nowrap"'
-_COLUMNS = ("Portátil", "Estado", "Núcleos F/L", "CPU", "Completadas", "Fallidas", "Rescatadas", "Tareas/s",
-            "Ahora", "Speedup medido")
+# Cabe en un proyector de 1366 px con el explorador de ficheros abierto: el modelo de CPU va en la ayuda
+# emergente del nombre, y las cabeceras son cortas (el cuaderno explica cada una).
+_COLUMNS = ("Portátil", "Estado", "Núcleos", "Hechas", "Fallidas", "Rescatadas", "Tareas/s", "Ahora", "Speedup")
 _STATE_COLORS = {"working": OKABE_ITO["green"], "measuring": OKABE_ITO["blue"], "lost": OKABE_ITO["vermillion"],
                  "out": OKABE_ITO["vermillion"]}
 
@@ -52,13 +53,15 @@ def _row(machine: dict[str, Any]) -> str:
     label = _text(STATE_LABELS.get(state, "?"))
     cores = "?" if machine["cores"] is None else f"{machine['physical_cores']}/{machine['cores']}"
     if machine.get("limited_to"):
-        cores += " (simulado)"
+        cores += " sim."
     best = best_speedup(machine["measurement"])
-    speedup = "—" if best is None else f"{best[0]:.2f}× con {best[1]}"
-    name = _text(machine["name"]) + ("" if machine["registered"] else " <small>(sin ficha)</small>")
+    speedup = "—" if best is None else f"{best[0]:.2f}× ({best[1]})"
+    tip = " · ".join(_short(str(machine[key]), 60) for key in ("cpu_model", "os") if machine.get(key))
+    name = f'<b title="{_text(tip)}">{_text(machine["name"])}</b>' + (
+        "" if machine["registered"] else " <small>(sin ficha)</small>")
     failed = f'<b style="color:{OKABE_ITO["vermillion"]}">{machine["failed"]}</b>' if machine["failed"] else "0"
-    cells = [(f"<b>{name}</b>", _CELL), (f'<b style="color:{colour}">{label}</b>' if colour else label, _CELL),
-             (_text(cores), _CELL), (_text(_short(machine["cpu_model"] or "—")), _CELL), (str(machine["completed"]), _NUMBER),
+    cells = [(name, _CELL), (f'<b style="color:{colour}">{label}</b>' if colour else label, _CELL),
+             (_text(cores), _CELL), (str(machine["completed"]), _NUMBER),
              (failed, _NUMBER), (str(machine["rescued"]), _NUMBER), (_rate(machine["tasks_per_second"]), _NUMBER),
              (_rate(machine["recent_tasks_per_second"]), _NUMBER), (_text(speedup), _NUMBER)]
     return "<tr>" + "".join(f"<td {style}>{value}</td>" for value, style in cells) + "</tr>"
@@ -80,8 +83,9 @@ def room_html(summary: dict[str, Any], source: str = "", note: str = "") -> str:
         headline += (f" · <b>{speedup:.1f}×</b> el portátil más rápido ({_text(totals['fastest_machine'])}, "
                      f"{_rate(totals['fastest_tasks_per_second'])} tareas/s)")
     queue = (f"Cola: {totals['pending']} pendientes, {totals['processing']} en proceso, {totals['completed']} "
-             f"completadas, {totals['failed']} fallidas; {totals['rescued']} rescatadas por concesión.")
-    header = "".join(f"<th {_NUMBER if i >= 4 else _CELL}>{title}</th>" for i, title in enumerate(_COLUMNS))
+             f"completadas, {totals['failed']} fallidas; {totals['rescued']} rescatadas por concesión. "
+             f"Núcleos: físicos/lógicos; Speedup: el mejor de su medida (con cuántos workers).")
+    header = "".join(f"<th {_NUMBER if i >= 3 else _CELL}>{title}</th>" for i, title in enumerate(_COLUMNS))
     rows = "".join(_row(machine) for machine in summary["machines"])
     if not rows:
         rows = f'<tr><td colspan="{len(_COLUMNS)}" {_CELL}>Todavía no se ha unido ningún portátil.</td></tr>'

@@ -98,7 +98,9 @@ class RoomPanel:
         self.table.value = room_html(summary, self.room.description, note)
         names = tuple(m["name"] for m in summary["machines"] if m["state"] in ("working", "measuring"))
         if names != tuple(self.machine.options):
+            chosen = self.machine.value
             self.machine.options = names
+            self.machine.value = chosen if chosen in names else (names[0] if names else None)
         if charts:
             figures = (plot_room_throughput(summary, recent=self.running),
                        plot_room_timeline(snap, last=self.last), plot_room_speedup(summary))
