@@ -138,7 +138,7 @@ def test_take_out_rescues_by_lease_and_a_rejoin_under_the_same_name_continues(ro
     wait_for(lambda: working(room, ["ana", "beto"]), 120, "ana y beto trabajando")
     clash = subprocess.run([*ROOM, "join", room.url, "--name", "beto"], capture_output=True, text=True, timeout=120)
     assert clash.returncode == 1 and "Ya hay un portátil «beto»" in clash.stderr
-    ids = room.enqueue(40, 384)
+    ids = room.enqueue(120, 512)              # unos segundos de trabajo: ana nota que la sacan con tareas
     wait_for(lambda: holds_a_task(room, "ana"), 120, "ana con una tarea en curso")
     room.take_out("ana")
     assert ana.wait(30) == 0 and "ha sacado a ana" in laptops.output(ana)
