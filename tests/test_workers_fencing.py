@@ -57,3 +57,25 @@ def test_the_heartbeat_of_a_stale_attempt_does_not_renew_the_new_one(make_queue)
     clock.advance(1)
     worker.heartbeat()
     assert queue.task_info(task_id).lease_expires_at == before and second.attempts == 2
+
+
+def test_a_heartbeat_while_the_task_is_being_marked_renews_nothing_and_warns_nothing(make_queue):
+    """La carrera latido ↔ marca: si el hilo de latidos llega justo cuando el worker ya marcó la tarea,
+    la cola respondería «está en estado 'completed'»; ese latido no renueva ni avisa (no es un problema)."""
+    from lab.workers.heartbeat import renew_leases
+    from lab.workers.inflight import InFlight
+
+    queue = make_queue(lease_timeout=30)
+    queue.add_task({"image_path": "images/photo1.jpg", "output_path": "output/x.jpg"})
+    task = queue.get_task("w1")
+    job = InFlight(task, 0.0, 0.0)
+    job.marking = True                                   # lo que hace BaseWorker._mark antes de marcar
+    queue.mark_completed(task.id, result={}, worker_id="w1", attempt=task.token)
+    logger = logging.getLogger("test.latido")
+    handler = RecordingHandler()
+    logger.addHandler(handler)
+    try:
+        renew_leases(queue, "w1", [job], logger)
+    finally:
+        logger.removeHandler(handler)
+    assert handler.records == [] and not job.lost

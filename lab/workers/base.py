@@ -162,6 +162,7 @@ class BaseWorker:
     def _mark(self, job: InFlight, result: dict[str, Any] | None, error: Exception | None) -> None:
         """Marca la tarea con su entrega como *fencing token* y lo anota; si ya no es la vigente, la descarta."""
         task, duration = job.task, self.clock() - job.started
+        job.marking = True   # desde aquí el latido ya no la renueva (ver heartbeat.py)
         extra = {"duration": duration, "attempt": job.attempt}
         message = None if error is None else failure_message(task.id, error, job.attempt)
         try:

@@ -29,6 +29,8 @@ def renew_leases(queue: QueueAPI, worker_id: str, jobs: Iterable[InFlight], logg
     se avisa y se reintenta en el latido siguiente.
     """
     for job in jobs:
+        if job.marking:   # ya se está marcando: la cola la tendrá terminada enseguida (no es un aviso)
+            continue
         task_id = job.task.id
         try:
             queue.heartbeat(task_id, worker_id, attempt=job.delivery)

@@ -23,7 +23,8 @@ class InFlight:
     reintentar: esa espera no cuenta para el límite de tiempo); ``delivery`` es la entrega de la
     cola. ``lost`` se pone a ``True`` cuando la cola dice que esta entrega ya no es la vigente;
     ``overdue``, cuando el intento pasa de ``task_time_limit`` (``timelimit.py``: su concesión deja
-    de renovarse); ``cancelled``, cuando se interrumpe para parar (no se reintenta).
+    de renovarse); ``cancelled``, cuando se interrumpe para parar (no se reintenta); ``marking``, cuando
+    el worker ya la está marcando en la cola (un latido a la vez no la renueva ni avisa de nada).
     """
 
     task: Task
@@ -33,6 +34,7 @@ class InFlight:
     lost: bool = False
     overdue: bool = False
     cancelled: bool = False
+    marking: bool = False
 
     def pause(self) -> None:
         """El intento falló y se va a reintentar: hasta el siguiente no corre el límite y se renueva la concesión."""
