@@ -259,6 +259,7 @@ def test_pip_install_without_e_finds_the_course_from_its_notebooks(clone, tmp_pa
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
                     str(clone)], check=True, capture_output=True, timeout=540)
     assert not (target / "install.py").exists(), "install.py no va en el paquete"
+    assert (target / "lab" / "room" / "data" / "aula-grabada.json").is_file(), "el aula grabada va en el paquete"
     result = run_installed_lab(target, clone / "notebooks", "import lab; print(lab.__file__, lab.PROJECT_DIR)")
     package, project = result.stdout.split()
     assert Path(package).is_relative_to(target) and Path(project) == clone, result.stderr
