@@ -4,10 +4,11 @@ Acepta las descargas de Moodle y Canvas tal como vienen, en zip o descomprimidas
 con una subcarpeta por estudiante (``lab.course.collect``); cada cuaderno se reconoce por su
 contenido, se llame como se llame (``lab.course.identify``). Cada entrega se reconstruye desde su
 fuente de ``ejercicios/soluciones/`` (de la entrega solo se toman las respuestas:
-``lab.course.rebuild``), se ejecuta en un kernel nuevo y en una carpeta temporal propia, con tiempo
-máximo por celda y por cuaderno y límite de memoria (``lab.course.runner``), con las protecciones
-de ``lab.course.guard`` y con las comprobaciones ocultas. Da una nota por ejercicio con puntos
-(``lab.course.results``).
+``lab.course.rebuild``), se ejecuta en un kernel nuevo, aislado en su sandbox si hay bubblewrap
+(``lab.course.sandbox``; si no, lo dice en una línea y queda en ``notas.json``), con tiempo máximo
+por celda y por cuaderno y límite de memoria (``lab.course.runner``), con el guardián de
+``lab.course.guard`` y con las comprobaciones ocultas. Da una nota por ejercicio con puntos
+(``lab.course.results``). Las notas se escriben cuando ya no queda ningún sandbox.
 
 Uso::
 
@@ -37,6 +38,7 @@ from lab.course.identify import load_sources
 from lab.course.results import (FAILED, NOT_RUN, PASSED, UNGRADABLE, ExerciseResult, NotebookReport, format_table,
                                 summarize)
 from lab.course.runner import CellResult, Limits, error_line, first_line
+from lab.course.sandbox import detect
 from lab.course.submission import grade_notebook, grade_submission
 from lab.errors import LabError
 
@@ -72,6 +74,7 @@ def command(args: argparse.Namespace) -> int:
             print(f"Error: no encuentro cuadernos en {', '.join(map(str, args.paths))}.", file=sys.stderr)
             return 2
         limits, is_class = limits_of(args), collection.is_class
+        print(detect().line(), flush=True)
         start = time.perf_counter()
         if is_class:
             print(f"Corrigiendo {len(jobs)} cuadernos de {len(collection.students)} estudiantes...", flush=True)

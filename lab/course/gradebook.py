@@ -6,8 +6,9 @@ cuadernos que se esperan de cada estudiante son los que ha entregado alguien: a 
 uno se le pone *no entregado*; un fichero que no es un cuaderno, o no es de ningún cuaderno del
 curso, queda *no evaluable* con el motivo; si alguien entrega dos veces el mismo cuaderno se
 corrige el más reciente y el otro queda anotado. ``grade_all`` ejecuta los trabajos en varios
-procesos (cada uno con su kernel) con una barra de progreso. Los ficheros de notas los escribe
-``lab.course.gradefiles``.
+procesos (cada uno con su kernel, en su sandbox si lo hay) con una barra de progreso y vuelve cuando
+ya no queda ninguno: cada kernel espera a que muera su sandbox con todo lo que lanzó. Los ficheros
+de notas los escribe después ``lab.course.gradefiles``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.course.collect import Collection, Delivery, Student
 from lab.course.identify import Source, identify
 from lab.course.rebuild import Unmatchable
 from lab.course.results import NotebookReport, ungradable
+from lab.course import kernel, sandbox
 from lab.course.runner import Limits
 from lab.course.submission import grade_submission, read_submission
 
@@ -93,6 +95,13 @@ def _run_job(job: Job, limits: Limits) -> NotebookReport:
         return ungradable(job.label, f"error interno del corrector ({type(exc).__name__}: {exc}).", student=who)
 
 
+def _init_worker(kit: dict, isolation: sandbox.Isolation | None) -> None:
+    """Cada proceso del grupo usa el guardián y las ayudas que leyó el principal, y el aislamiento que probó."""
+    kernel.use_kit(kit)
+    if isolation is not None:
+        sandbox.adopt(isolation)
+
+
 class Progress:
     """Una barra de progreso en la salida de errores (una línea por cuaderno si no es una terminal)."""
 
@@ -131,7 +140,8 @@ def grade_all(jobs: list[Job], limits: Limits, parallel: int | None = None,
                 progress.step(reports[index])
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(parallel, len(jobs)), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=min(parallel, len(jobs)), mp_context=context, initializer=_init_worker,
+                                 initargs=(kernel.KIT, sandbox.detect() if limits.sandbox else None)) as pool:
             futures = {pool.submit(_run_job, job, limits): i for i, job in enumerate(jobs)}
             for future in as_completed(futures):
                 reports[futures[future]] = future.result()

@@ -22,7 +22,8 @@ En ``--out`` (``output/notas``):
 - ``notas-hoja.csv``: una fila por estudiante con todo (id del aula virtual, fuera de plazo,
   puntos por ejercicio, total, máximo, porcentaje, observaciones), separada por ``;`` y con coma
   decimal, como la abren las hojas de cálculo configuradas en español.
-- ``notas.json`` (todo el detalle, también los ficheros que no son de nadie), ``notas.xml``
+- ``notas.json`` (todo el detalle, también los ficheros que no son de nadie, y si las entregas se
+  ejecutaron aisladas: ``sandbox`` e ``isolation``, la línea que dijo el corrector), ``notas.xml``
   (JUnit) y, en una clase, ``devoluciones/<alumno>.md`` (``lab.course.feedback``).
 """
 
@@ -40,6 +41,7 @@ from lab.course.feedback import write_feedback
 from lab.course.gradebook import by_student, notes_of
 from lab.course.results import FAILED, NOT_RUN, UNGRADABLE, NotebookReport
 from lab.course.runner import Limits
+from lab.course.sandbox import detect
 
 MOODLE_COLUMNS = ("Identificador", "Nombre completo", "Calificación", "Última modificación (calificación)",
                   "Identifier", "Grade", "Last modified (grade)")
@@ -143,8 +145,11 @@ def to_json(reports: list[NotebookReport], limits: Limits, collection: Collectio
     students = [{"name": row.student.name, "lms_id": row.student.lms_id, "origin": row.student.origin,
                  "late": row.late, "points": sum(r.points for r in rs), "max_points": sum(r.max_points for r in rs),
                  "notes": row.notes} for row, rs in zip(rows, by_student(reports).values())]
+    isolation = detect() if limits.sandbox else None
     return {"timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
-            "memory_mb": limits.memory_mb, "passed": all(r.passed for r in reports),
+            "memory_mb": limits.memory_mb, "sandbox": bool(isolation and isolation.tool),
+            "isolation": isolation.line() if isolation else "Sin aislamiento: se pidió corregir sin sandbox.",
+            "passed": all(r.passed for r in reports),
             "lms": collection.lms if collection else "", "students": students,
             "unattributed": [asdict(s) for s in collection.strays] if collection else [],
             "system_files": collection.system_files if collection else 0,

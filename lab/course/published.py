@@ -106,7 +106,6 @@ def check_published(path: Path, limits: Limits, label: str = "") -> tuple[Notebo
     rebuilt, problems, added = rebuild_published(read_submission(path))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="comprobacion-") as workdir:
-        nbformat.write(rebuilt.nb, Path(workdir) / path.name)
         cells = run_cells(rebuilt, Path(workdir), limits)
     for cell in cells:
         if cell.index in problems:

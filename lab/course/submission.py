@@ -1,8 +1,10 @@
 """Corrige una entrega: leerla, buscar su fuente, reconstruirla y ejecutarla en una carpeta propia.
 
-Cada entrega se ejecuta en una copia de trabajo temporal (que también es su ``TMPDIR``) donde
-solo está el cuaderno reconstruido: los ficheros de un estudiante nunca se cruzan con los de
-otro, y un ``lab/`` falso junto a la entrega no puede tapar al paquete de verdad.
+Cada entrega se ejecuta en una carpeta de trabajo temporal y vacía (su ``TMPDIR`` o, con
+sandbox, la de los sockets de su kernel, con un ``/tmp`` propio): los ficheros de un estudiante
+nunca se cruzan con los de otro, un ``lab/`` falso junto a la entrega no puede tapar al paquete
+de verdad, y el cuaderno reconstruido (con las comprobaciones ocultas) no se escribe donde el
+kernel pueda leerlo: cada comprobación solo existe en el kernel mientras se ejecuta.
 """
 
 from __future__ import annotations
@@ -70,7 +72,6 @@ def grade_submission(path: str | Path, *, source: str | Path | None = None, sour
         return ungradable(label, str(exc), exercises, student)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="entrega-") as workdir:
-        nbformat.write(rebuilt.nb, Path(workdir) / source_path.name)
         cells = run_cells(rebuilt, Path(workdir), limits)
     return summarize(rebuilt, cells, label, time.perf_counter() - start, student)
 
