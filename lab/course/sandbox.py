@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,12 +72,12 @@ def _python_dirs() -> list[Path]:
     dirs = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}]
     dirs.append(Path(os.path.realpath(sys.executable)).parent)
     for entry in sys.path:
-        path = Path(entry or ".").resolve()
-        if path.exists() and path != ROOT.resolve() and ROOT.resolve() not in (path, *path.parents):
+        path = Path(os.path.realpath(entry or "."))
+        if os.path.exists(path) and ROOT.resolve() not in (path, *path.parents):
             dirs.append(path)
     unique: list[Path] = []
     for path in sorted({Path(os.path.realpath(d)) for d in dirs}, key=lambda p: len(p.parts)):
-        if path.exists() and not any(u == path or u in path.parents for u in unique):
+        if os.path.exists(path) and not any(u == path or u in path.parents for u in unique):
             unique.append(path)
     return unique
 
@@ -111,12 +112,15 @@ def _project() -> list[str]:
     return args
 
 
+def namespaces(isolation: Isolation) -> list[str]:
+    """bwrap y sus espacios de nombres: todos nuevos (sin red), sin capacidades y sin entorno heredado."""
+    args = [isolation.tool, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", *isolation.options]
+    return args + (["--cap-drop", "ALL"] if os.geteuid() == 0 else [])
+
+
 def bwrap_args(isolation: Isolation, ipc: Path, env: dict[str, str]) -> list[str]:
     """La orden de bwrap (sin la del kernel) para un kernel cuyos sockets van en ``ipc``."""
-    args = [isolation.tool, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", *isolation.options]
-    if os.geteuid() == 0:
-        args += ["--cap-drop", "ALL"]
-    args += ["--dev", "/dev", "--proc", "/proc"]  # /tmp primero: el proyecto o el entorno pueden estar dentro
+    args = namespaces(isolation) + ["--dev", "/dev", "--proc", "/proc"]  # /tmp antes que lo que puede ir dentro
     args += (["--size", str(TMP_MB * 1024 * 1024)] if isolation.sized_tmp else []) + ["--tmpfs", "/tmp"]
     args += _system() + [a for d in _python_dirs() for a in _ro(d)] + _project()
     if PROFILE.is_dir():
@@ -187,10 +191,11 @@ def _probe(tool: str | None) -> Isolation:
 
 
 class Sandboxed:
-    """El PID 1 de un sandbox en marcha: se sabe por ``--info-fd`` y se espera a que muera con un pidfd."""
+    """El PID 1 de un sandbox en marcha: bwrap lo dice por ``--info-fd``; se espera a que muera con un pidfd."""
 
     def __init__(self) -> None:
         self.read_fd, self.write_fd = os.pipe()
+        self.pid: int | None = None
         self.pidfd: int | None = None
 
     def args(self) -> list[str]:
@@ -201,24 +206,27 @@ class Sandboxed:
         """Tras arrancar bwrap: lee el PID del sandbox y abre su pidfd (así no se confunde con otro proceso)."""
         os.close(self.write_fd)
         data = b""
-        while True:
+        while not data.rstrip().endswith(b"}"):
             chunk = os.read(self.read_fd, 4096)
             if not chunk:
                 break
             data += chunk
-            if data.rstrip().endswith(b"}"):
-                break
         os.close(self.read_fd)
         try:
-            pid = json.loads(data.decode())["child-pid"]
-            self.pidfd = os.pidfd_open(pid)
-        except (ValueError, KeyError, OSError):  # ya no existe, o bwrap falló al arrancar
-            self.pidfd = None
+            self.pid = json.loads(data.decode())["child-pid"]
+            self.pidfd = os.pidfd_open(self.pid)
+        except (ValueError, KeyError):  # bwrap no llegó a arrancar el sandbox
+            self.pid = None
+        except OSError:  # ya no existe, o un núcleo sin pidfd (< 5.3): se mira /proc
+            pass
 
     def wait_gone(self, timeout: float = 10) -> bool:
         """Espera a que el sandbox entero haya muerto (con él, todo lo que lanzó); si tarda, lo mata. ``True`` si murió."""
         if self.pidfd is None:
-            return True
+            deadline = time.monotonic() + timeout
+            while self.pid is not None and os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return self.pid is None or not os.path.exists(f"/proc/{self.pid}")
         try:
             poller = select.poll()
             poller.register(self.pidfd, select.POLLIN)
