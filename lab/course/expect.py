@@ -1,8 +1,9 @@
 """Ayudas de las celdas de comprobación de los ejercicios.
 
-Las comprobaciones lo importan en cada celda (``from lab.course.expect import same``) y el
-corrector lo borra de ``sys.modules`` antes de cada una (``lab.course.guard``): así siempre se
-usa el código de este fichero, aunque una respuesta haya cambiado la copia ya importada. Una
+Las comprobaciones lo importan en cada celda (``from lab.course.expect import same``). Al
+corregir, el corrector lee este fichero al arrancar y se lo envía al kernel (``lab.course.guard``):
+cada comprobación recibe un módulo nuevo, solo suyo, aunque una respuesta haya cambiado la copia
+importada o el fichero en disco. Una
 comprobación larga vive aquí como función (``check_run_in_threads``, la del 5.1, que se hace en
 clase): en la celda quedan unas pocas líneas y el resultado se ve en el proyector.
 """
