@@ -168,10 +168,8 @@ def _run_coroutine(coroutine) -> None:
     thread = Thread(target=target, name="corrector-celda", daemon=True)
     thread.start()
     thread.join()
-    if len(outcome) != 1:
-        raise RuntimeError("la celda no terminó (algo cambió el hilo que la ejecutaba)")
-    if outcome[0] is not None:
-        raise outcome[0]
+    if len(outcome) != 1 or outcome[0] is not None:
+        raise outcome[0] if outcome else RuntimeError("la celda no terminó (algo cambió el hilo que la ejecutaba)")
 
 
 def _describe(exc: BaseException, code, source: str) -> str:
@@ -237,14 +235,12 @@ def _limit_memory(memory_mb: float) -> None:
     """Limita la memoria virtual del kernel a la que usa ahora más ``memory_mb`` MB (solo Linux/macOS)."""
     try:
         import resource
-    except ImportError:  # Windows: sin límite
-        return
-    current = 0
-    try:
         with open("/proc/self/status", encoding="ascii") as status:
             current = next((int(ln.split()[1]) * 1024 for ln in status if ln.startswith("VmSize:")), 0)
-    except OSError:
-        pass
+    except ImportError:  # Windows: sin límite
+        return
+    except OSError:  # macOS: sin /proc
+        current = 0
     limit = current + int(memory_mb * 1024 * 1024)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 

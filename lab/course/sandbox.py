@@ -172,7 +172,8 @@ def adopt(isolation: Isolation) -> None:
 def _probe(tool: str | None) -> Isolation:
     """Lo que hace ``detect``, sin recordar el resultado."""
     if not sys.platform.startswith("linux"):
-        return Isolation(None, f"en {sys.platform} no hay bubblewrap (solo existe en Linux).")
+        system = {"darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
+        return Isolation(None, f"en {system} no hay bubblewrap (solo existe en Linux).")
     tool = tool or shutil.which("bwrap")
     if not tool:
         return Isolation(None, f"no está bubblewrap ({INSTALL}).")
