@@ -43,6 +43,7 @@ seen = {
     "git": Path("%(root)s/.git").exists(),
     "home": Path(os.path.expanduser("~")).resolve() == Path("/tmp"),
     "tmp escribible": os.access("/tmp", os.W_OK),
+    "entorno del corrector": "LAB_CLAVE_DE_PRUEBA" in os.environ,
 }
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
@@ -52,12 +53,13 @@ except OSError:
 print(seen)
 assert seen["procesos"][0] == 1 and len(seen["procesos"]) <= 4, seen
 assert not seen["lab escribible"] and not seen["soluciones"] and not seen["git"] and not seen["red"], seen
-assert seen["home"] and seen["tmp escribible"], seen
+assert seen["home"] and seen["tmp escribible"] and not seen["entorno del corrector"], seen
 ''' % {"root": ROOT}
 
 
-def test_inside_the_sandbox_a_kernel_sees_only_what_it_needs():
+def test_inside_the_sandbox_a_kernel_sees_only_what_it_needs(monkeypatch):
     isolation = isolation_or_skip()
+    monkeypatch.setenv("LAB_CLAVE_DE_PRUEBA", "no-la-veas")
     with tempfile.TemporaryDirectory() as workdir, Kernel(nbformat.v4.new_notebook(), Path(workdir), 30,
                                                           isolation) as kernel:
         assert kernel.install_guard(0) == (True, "")

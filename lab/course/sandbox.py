@@ -44,7 +44,7 @@ ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "pa
        "hosts", "mime.types", "ssl", "ca-certificates", "fonts", "alternatives")
 #: MB del /tmp propio de cada sandbox (en memoria).
 TMP_MB = 512
-#: Las variables de entorno que pasan al sandbox (además de las ``LAB_*``).
+#: Las únicas variables de entorno del corrector que pasan al sandbox (ni tokens, ni ``LAB_*`` con contraseñas).
 KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONIOENCODING", "PYTHONUTF8")
 #: Cómo instalarlo.
 INSTALL = "sudo apt-get install bubblewrap"
@@ -134,13 +134,12 @@ def bwrap_args(isolation: Isolation, ipc: Path, env: dict[str, str]) -> list[str
 
 
 def sandbox_env() -> dict[str, str]:
-    """El entorno del kernel dentro del sandbox: nada del corrector salvo idioma, zona horaria y ``LAB_*``."""
+    """El entorno del kernel dentro del sandbox: nada del corrector salvo idioma y zona horaria (``KEEP_ENV``)."""
     env = {"PATH": os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
                                                    "/bin"])),
            "HOME": "/tmp", "TMPDIR": "/tmp", "IPYTHONDIR": "/tmp/.ipython", "PYTHONPATH": str(ROOT),
            "JPY_PARENT_PID": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-    env.update({k: v for k, v in os.environ.items() if k in KEEP_ENV or (k.startswith("LAB_")
-                                                                        and k != "LAB_PROJECT_DIR")})
+    env.update({k: v for k, v in os.environ.items() if k in KEEP_ENV})
     return env
 
 
