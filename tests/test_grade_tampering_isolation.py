@@ -125,6 +125,15 @@ IN_KERNEL = {  # nombre: (respuestas, ejercicio que no debe aprobar)
 NEEDS_SANDBOX = {"lee_soluciones"}
 
 
+def _isolated() -> bool:
+    """``True`` si aquí hay sandbox (o si es un corrector sin el concepto: entonces se prueba todo)."""
+    try:
+        from lab.course import sandbox
+    except ImportError:
+        return True
+    return sandbox.detect().tool is not None
+
+
 def sandbox_or_skip() -> None:
     """Salta el test si no hay aislamiento aquí (con ``LAB_REQUIRE_SANDBOX=1``, falla)."""
     try:
@@ -254,8 +263,9 @@ def class_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("copia")
     copy = project_copy(base / "proyecto")
     out, entregas = base / "notas", base / "ENTREGAS"
-    answers = {"a-cambia-expect": MODIFY_EXPECT, "b-mal": WRONG,
-               "c-desligado": DETACHED % (str(out), MARK), "d-dormido": SLEEPER % SLEEP_SECONDS}
+    answers = {"a-cambia-expect": MODIFY_EXPECT, "b-mal": WRONG}
+    if _isolated():  # sin sandbox, estos dos dejarían procesos vivos (y uno reescribiría notas.json)
+        answers.update({"c-desligado": DETACHED % (str(out), MARK), "d-dormido": SLEEPER % SLEEP_SECONDS})
     for who, answer in answers.items():
         nb = make_student(_source())
         nb.cells[1].source = answer
@@ -283,12 +293,14 @@ def _grades(out: Path) -> dict[str, str]:
 
 
 def test_nothing_rewrites_the_gradebook_after_the_grader_exits(class_run):
+    sandbox_or_skip()
     time.sleep(max(0.0, class_run["finished"] + 4 - time.monotonic()))
     report = json.loads((class_run["out"] / "notas.json").read_text(encoding="utf-8"))
     assert "notebooks" in report, report
 
 
 def test_no_process_started_by_a_submission_outlives_the_grader(class_run):
+    sandbox_or_skip()
     assert _leftovers() == [], "quedan procesos de las entregas tras la corrección"
 
 
@@ -296,7 +308,7 @@ def test_a_submission_cannot_change_another_students_grade(class_run):
     assert class_run["done"].returncode == 1, class_run["done"].stdout + class_run["done"].stderr
     grades = _grades(class_run["out"])
     assert grades["b-mal"] == FAILED and grades["a-cambia-expect"] == FAILED, grades
-    assert grades["c-desligado"] == grades["d-dormido"] == PASSED, grades
+    assert all(grades[who] == PASSED for who in ("c-desligado", "d-dormido") if who in grades), grades
 
 
 def test_the_grader_files_stay_as_they_were(class_run):
