@@ -65,7 +65,7 @@ marca = "-".join(["xyz", "comprobacion", "oculta"])  # sin escribirla: esta celd
 rastro = [k for k, v in globals().items() if k.startswith("secreto") or (v == marca and k != "marca")]
 rastro += [c for c in globals().get("In", []) if marca in c]
 rastro += [k for k, v in linecache.cache.items() if marca in "".join(v[2] or [])]
-rastro += glob.glob("*.ipynb") + glob.glob("/tmp/**/*.ipynb", recursive=True)
+rastro += [p for p in glob.glob("*.ipynb") + glob.glob("/tmp/**/*.ipynb", recursive=True) if "Doble" in p]  # el reconstruido
 rastro += [p for p in [get_ipython().kernel.get_parent()] if marca in str(p)]
 assert not rastro, f"encontré la comprobación oculta: {rastro}"
 ''' + GOOD_12
